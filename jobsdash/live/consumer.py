@@ -1,0 +1,141 @@
+"""The websocket consumer of `/ws/t/<slug>/jobs/?type=&id=&children=&since=`: live job events.
+
+Only logged-in members of the tenant connect; bad parameters are refused too (both before accept,
+so the handshake fails: the browser sees a 403). Query parameters, each optional (empty = absent):
+`type` (EJobType), `id` (a job id), `children` (`true`/`false`), `since` (a `seq` the browser has).
+
+Frames, server to browser, JSON text (DESIGN.md, "Websocket frames"):
+- `{"seq": 12, "event": "completed", "data": {...}}`: an upstream event; `seq` grows by one per
+  event of the stream; `ack` and `close` carry their text. Keep-alives are not forwarded.
+- `{"event": "status", "data": {"upstream": "connected" | "reconnecting" | "unauthorized"}}`: sent
+  on connect when the stream's state is known, then on every change.
+- `{"event": "reload", "data": {"seq": 40}}`: the `since=` gap is older than the buffer (or from a
+  stream state that has expired): what the page shows may be out of date, so it should refetch it.
+  Live frames follow on the same socket from `seq` + 1.
+- After relaying `close`, the server closes the socket with code 1000. A socket too slow to take
+  the frames is closed with 1013; an abusive client (oversized or too many messages) with 1009/1008.
+
+Messages from the browser are not used: they are read and ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404
+
+from jobsdash.live.relay import CLOSE_TOO_SLOW, StreamKey, Subscription, get_relay
+from jobsdash.tenants.access import atenant_for_user
+from jobsdash.waylay.errors import InvalidQuery
+from jobsdash.waylay.queries import validate_job_id, validate_job_type
+
+logger = logging.getLogger(__name__)
+
+MAX_INCOMING_CHARS = 4096
+MAX_INCOMING_PER_MINUTE = 60
+_MAX_SINCE_DIGITS = 18
+
+
+class JobEventsConsumer(AsyncWebsocketConsumer):
+    # Not on the channel layer: the relay receives for all sockets of the process on one channel,
+    # which spares a channel (and, with Redis, a receive) per socket.
+    channel_layer_alias = "jobsdash.live.none"
+
+    subscription: Subscription | None = None
+    writer: asyncio.Task[None] | None = None
+    closing: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self.incoming: list[float] = []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()
+            return
+        try:
+            job_type, job_id, children, since = parse_query(self.scope.get("query_string", b""))
+        except InvalidQuery as exc:
+            logger.info("refused a websocket: %s", exc)
+            await self.close()
+            return
+        try:
+            tenant = await atenant_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
+        except Http404:
+            await self.close()
+            return
+        await self.accept()
+        try:
+            self.subscription = await get_relay().subscribe(
+                tenant, StreamKey.of(tenant, job_type, job_id, children), since, on_overflow=self._too_slow
+            )
+        except Exception:
+            logger.exception("could not subscribe a websocket of tenant %s", tenant.slug)
+            await self.close(code=1011)
+            return
+        self.writer = asyncio.create_task(self._write(self.subscription))
+
+    async def _write(self, subscription: Subscription) -> None:
+        while True:
+            frame = await subscription.get()
+            await self.send(text_data=frame.text)
+            if frame.event == "close":
+                await self.close(code=1000)
+                return
+
+    def _too_slow(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+        self.closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        size = len(text_data or "") + len(bytes_data or b"")
+        if size > MAX_INCOMING_CHARS:
+            await self.close(code=1009)
+            return
+        now = time.monotonic()
+        self.incoming = [moment for moment in self.incoming if moment > now - 60]
+        self.incoming.append(now)
+        if len(self.incoming) > MAX_INCOMING_PER_MINUTE:
+            await self.close(code=1008)
+
+    async def disconnect(self, code: int) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+        if self.subscription is not None:
+            get_relay().unsubscribe(self.subscription)
+            self.subscription = None
+
+
+def parse_query(raw: bytes) -> tuple[str | None, str | None, bool, int | None]:
+    """(type, id, children, since) of a websocket URL's query string; InvalidQuery naming the
+    parameter otherwise. Empty values count as absent; a parameter given twice is refused."""
+    try:
+        params = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidQuery("query", "not a valid query string") from None
+
+    def single(name: str) -> str | None:
+        values = params.get(name, [])
+        if len(values) > 1:
+            raise InvalidQuery(name, "given more than once")
+        return values[0] if values and values[0] != "" else None
+
+    job_type = single("type")
+    if job_type is not None:
+        validate_job_type(job_type)
+    job_id = single("id")
+    if job_id is not None:
+        validate_job_id(job_id)
+    children_raw = single("children")
+    if children_raw not in (None, "true", "false"):
+        raise InvalidQuery("children", "must be true or false")
+    since_raw = single("since")
+    since = None
+    if since_raw is not None:
+        if not since_raw.isascii() or not since_raw.isdigit() or len(since_raw) > _MAX_SINCE_DIGITS:
+            raise InvalidQuery("since", "must be a whole number >= 0")
+        since = int(since_raw)
+    return job_type, job_id, children_raw == "true", since

@@ -1,0 +1,556 @@
+"""The relay: one upstream job event stream per (tenant, type, id, children), however many
+websockets watch it, fanned out to them in order with a sequence number per stream.
+
+    relay = get_relay()
+    subscription = await relay.subscribe(tenant, StreamKey.of(tenant, "build", job_id, False), since=12)
+    try:
+        while True:
+            frame = await subscription.get()      # Frame(seq=13, event="active", text='{"seq": 13, ...}')
+            ...                                   # send frame.text; after event "close", stop
+    finally:
+        relay.unsubscribe(subscription)
+
+How it is built (the only caller of `group_send`):
+- A `Relay` per process (per event loop) keeps a `Stream` per key watched by this process's
+  sockets, and one channel-layer channel through which it receives the frames of all of them.
+- Each `Stream` runs an owner task that contends for the stream's lease (`state.py`): without
+  Redis every process holds its own leases (one upstream connection per key per process); with
+  REDIS_URL the lease is in Redis, renewed every third of LIVE_LEASE_TTL, so exactly one process
+  of the deployment reads the upstream, and another takes over within about LIVE_LEASE_TTL when
+  it dies. The holder numbers the events (continuing the stored sequence), stores them in the ring
+  buffer, invalidates the cache for job events, then `group_send`s them: every process watching
+  the key has joined its group and hands each frame to its local subscriptions.
+- A subscription is a bounded queue per socket: a socket that cannot keep up and overflows it
+  is closed (1013) instead of holding up the others or growing memory.
+- A process that sees a gap in the sequence (the channel layer drops messages silently when a
+  channel is full) fills it from the ring buffer, or tells its sockets to reload.
+- The upstream connection reconnects on any drop with exponential backoff and full jitter, sends
+  `Last-Event-ID`, and a watchdog reconnects when neither events nor keep-alives came for
+  LIVE_WATCHDOG seconds. Credentials errors are reported once (`unauthorized`) and retried slowly.
+- The last socket of a key leaving starts a linger of LIVE_LINGER seconds; then the stream stops
+  and its upstream connection closes.
+
+Timings come from settings, read when used (defaults below): LIVE_LINGER, LIVE_BACKOFF_BASE,
+LIVE_BACKOFF_MAX, LIVE_UNAUTHORIZED_RETRY, LIVE_WATCHDOG, LIVE_BUFFER_SIZE, LIVE_QUEUE_SIZE,
+LIVE_LEASE_TTL, LIVE_STATE_RETENTION.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import random
+import socket
+import uuid
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from jobsdash.jobs import cache as job_cache
+from jobsdash.live.state import LocalState, RedisState, StreamState
+from jobsdash.waylay.client import JOB_EVENTS, Event, stream_events
+from jobsdash.waylay.errors import CredentialsRejected
+
+if TYPE_CHECKING:
+    from jobsdash.tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, float] = {
+    "LIVE_LINGER": 10.0,  # seconds an unwatched upstream stream stays open
+    "LIVE_BACKOFF_BASE": 0.5,  # first reconnect delay bound, doubled per failed attempt
+    "LIVE_BACKOFF_MAX": 30.0,
+    "LIVE_UNAUTHORIZED_RETRY": 60.0,  # retry period while the upstream refuses the credentials
+    "LIVE_WATCHDOG": 45.0,  # the registry sends a keep-alive every few seconds
+    "LIVE_BUFFER_SIZE": 500,  # frames kept per stream for since= catch-up
+    "LIVE_QUEUE_SIZE": 256,  # frames queued per socket before it counts as too slow
+    "LIVE_LEASE_TTL": 5.0,  # with Redis: how long a dead holder keeps a stream
+    "LIVE_STATE_RETENTION": 3600.0,  # how long a stream's sequence and buffer outlive it
+}
+
+STATUS_CONNECTED = "connected"
+STATUS_RECONNECTING = "reconnecting"
+STATUS_UNAUTHORIZED = "unauthorized"
+
+CLOSE_TOO_SLOW = 1013  # "try again later": the socket could not keep up
+
+
+def live_setting(name: str) -> float:
+    return getattr(settings, name, DEFAULTS[name])
+
+
+@dataclass(frozen=True)
+class StreamKey:
+    """What identifies an upstream stream: the tenant and the upstream's own query parameters."""
+
+    tenant_id: int
+    job_type: str | None
+    job_id: str | None
+    children: bool
+
+    @classmethod
+    def of(cls, tenant: Tenant, job_type: str | None, job_id: str | None, children: bool) -> StreamKey:
+        return cls(tenant.pk, job_type or None, job_id or None, bool(children))
+
+    @property
+    def sid(self) -> str:
+        """A short ASCII name: group names allow letters, digits, `-_.` and < 100 characters."""
+        raw = json.dumps([self.tenant_id, self.job_type, self.job_id, self.children])
+        return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+    @property
+    def group(self) -> str:
+        return f"jobsdash.live.{self.sid}"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One websocket message, serialized once for all sockets. `seq` is None for status/reload."""
+
+    seq: int | None
+    event: str
+    text: str
+
+
+def event_frame(seq: int, name: str, data: Any) -> Frame:
+    return Frame(seq, name, json.dumps({"seq": seq, "event": name, "data": data}, separators=(",", ":")))
+
+
+def status_frame(status: str) -> Frame:
+    return Frame(None, "status", json.dumps({"event": "status", "data": {"upstream": status}}))
+
+
+def reload_frame(seq: int | None) -> Frame:
+    return Frame(None, "reload", json.dumps({"event": "reload", "data": {"seq": seq}}))
+
+
+def _seq_of(text: str) -> int:
+    return json.loads(text)["seq"]
+
+
+class Subscription:
+    """One socket's view of a stream: a bounded queue of frames, oldest first.
+
+    `get()` waits for the next frame. If the queue overflows, the subscription ends: `on_overflow`
+    is called once (the consumer closes its socket with 1013) and nothing more is queued.
+    """
+
+    def __init__(self, stream: Stream, maxsize: int, on_overflow: Callable[[], None]) -> None:
+        self.stream = stream
+        self.queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize)
+        self.last_seq: int | None = None
+        self.overflowed = False
+        self._on_overflow = on_overflow
+        # Live frames that arrive while catch-up is being read; queued after it.
+        self._held: list[Frame] | None = []
+
+    async def get(self) -> Frame:
+        return await self.queue.get()
+
+    def offer(self, frame: Frame) -> None:
+        if self._held is not None:
+            self._held.append(frame)
+        else:
+            self._put(frame)
+
+    def _release(self, first: list[Frame]) -> None:
+        held, self._held = self._held or [], None
+        for frame in (*first, *held):
+            self._put(frame)
+
+    def _put(self, frame: Frame) -> None:
+        if self.overflowed:
+            return
+        if frame.seq is not None:
+            if self.last_seq is not None and frame.seq <= self.last_seq:
+                return  # already sent (catch-up and live overlap, or a gap refill)
+            self.last_seq = frame.seq
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.stream.relay.unsubscribe(self)
+            logger.info(
+                "a websocket of stream %s fell %d frames behind; closing it", self.stream.sid, self.queue.qsize()
+            )
+            self._on_overflow()
+
+
+class Stream:
+    """This process's side of one upstream stream: its local subscriptions and its owner task
+    (lease contender, and upstream reader while it holds the lease)."""
+
+    def __init__(self, relay: Relay, key: StreamKey, tenant: Tenant) -> None:
+        self.relay = relay
+        self.key = key
+        self.sid = key.sid
+        self.tenant = tenant
+        self.subscriptions: set[Subscription] = set()
+        self.joined: asyncio.Future[None] | None = None
+        self.owner: asyncio.Task[None] | None = None
+        self.linger: asyncio.TimerHandle | None = None
+        self.last_seq: int | None = None  # last frame handed to local subscriptions
+        self.finished = False  # upstream sent `close`: do not reconnect until someone subscribes anew
+        self.token = ""  # the lease token of the running owner (see _own)
+        # Holder-only state.
+        self._seq = 0
+        self._status: str | None = None
+
+    # Local delivery -----------------------------------------------------------------------------
+
+    async def deliver(self, frame: Frame) -> None:
+        if frame.seq is not None:
+            if self.last_seq is not None and frame.seq <= self.last_seq:
+                return
+            if self.last_seq is not None and frame.seq > self.last_seq + 1:
+                await self._fill_gap(self.last_seq, frame.seq)
+            self.last_seq = frame.seq
+        for subscription in list(self.subscriptions):
+            subscription.offer(frame)
+        if frame.event == "close":
+            self.finish()
+
+    async def _fill_gap(self, after: int, before: int) -> None:
+        texts = await self.relay.state.since(self.sid, after)
+        if texts is None:
+            logger.warning("stream %s: frames %d..%d lost and no longer buffered", self.sid, after + 1, before - 1)
+            for subscription in list(self.subscriptions):
+                subscription.offer(reload_frame(before - 1))
+            return
+        logger.info("stream %s: refilled frames %d..%d from the buffer", self.sid, after + 1, before - 1)
+        for text in texts:
+            frame = json.loads(text)
+            if frame["seq"] < before:
+                for subscription in list(self.subscriptions):
+                    subscription.offer(Frame(frame["seq"], frame["event"], text))
+
+    def finish(self) -> None:
+        """The watched job finished: stop contending/reading until a new subscription comes."""
+        self.finished = True
+        if self.owner is not None and self.owner is not asyncio.current_task():
+            self.owner.cancel()
+
+    def ensure_running(self) -> None:
+        # A finished stream's owner is cancelled or returning; a new subscriber needs a new one.
+        if self.owner is None or self.owner.done() or self.finished:
+            self.finished = False
+            self.owner = asyncio.create_task(self._own(), name=f"live-stream-{self.sid}")
+
+    # Lease and upstream -------------------------------------------------------------------------
+
+    async def _own(self) -> None:
+        state = self.relay.state
+        # A token per owner run: a cancelled run releasing late cannot release its successor's lease.
+        token = self.token = f"{self.relay.token}:{uuid.uuid4().hex[:12]}"
+        while not self.finished:
+            ttl = live_setting("LIVE_LEASE_TTL")
+            try:
+                held = await state.acquire(self.sid, token, ttl)
+            except Exception:
+                logger.exception("stream %s: could not ask for the lease", self.sid)
+                held = False
+            if not held:
+                await asyncio.sleep(ttl / 3)
+                continue
+            try:
+                closed = await self._hold(ttl)
+            except Exception:
+                logger.exception("stream %s: holding the lease failed", self.sid)
+                closed = False
+                await asyncio.sleep(ttl / 3)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(state.release(self.sid, token))
+            if closed:
+                return
+
+    async def _hold(self, ttl: float) -> bool:
+        """Read the upstream while renewing the lease. True when the upstream sent `close`."""
+        position = await self.relay.state.position(self.sid)
+        self._seq, self._status = position.seq, position.status
+        logger.info("stream %s: holding the lease from seq %d", self.sid, self._seq)
+        reader = asyncio.create_task(self._read(position.last_event_id), name=f"live-upstream-{self.sid}")
+        try:
+            while True:
+                done, _ = await asyncio.wait({reader}, timeout=ttl / 3)
+                if done:
+                    try:
+                        reader.result()
+                    except _LeaseLost:
+                        logger.warning("stream %s: another process holds it now", self.sid)
+                        return False
+                    return True
+                try:
+                    renewed = await self.relay.state.renew(self.sid, self.token, ttl)
+                except Exception:
+                    logger.exception("stream %s: could not renew the lease", self.sid)
+                    renewed = False
+                if not renewed:
+                    logger.warning("stream %s: lost the lease; stopping the upstream connection", self.sid)
+                    return False
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read(self, last_event_id: str | None) -> None:
+        """Read the upstream until `close`, reconnecting on anything else. Returns after `close`."""
+        attempt = 0
+        while True:
+            connected = False
+            try:
+                async with contextlib.aclosing(
+                    stream_events(
+                        self.tenant,
+                        job_type=self.key.job_type,
+                        job_id=self.key.job_id,
+                        children=self.key.children,
+                        last_event_id=last_event_id,
+                    )
+                ) as events:
+                    while True:
+                        try:
+                            event = await asyncio.wait_for(anext(events), live_setting("LIVE_WATCHDOG"))
+                        except StopAsyncIteration:
+                            break
+                        if not connected:
+                            connected = True
+                            await self._set_status(STATUS_CONNECTED)
+                        if event.name != "ack":
+                            attempt = 0  # a stream that only acks then ends still backs off
+                        if event.name == "keep-alive":
+                            continue
+                        if event.id:
+                            last_event_id = event.id
+                        await self._publish(event, last_event_id)
+                        if event.name == "close":
+                            await self.relay.state.forget_event_id(self.sid, self.token)
+                            return
+                reason = "the upstream ended the stream"
+            except TimeoutError:
+                reason = f"no event or keep-alive for {live_setting('LIVE_WATCHDOG'):g} s"
+            except CredentialsRejected as exc:
+                logger.warning("stream %s: %s; retrying slowly", self.sid, exc)
+                await self._set_status(STATUS_UNAUTHORIZED)
+                await asyncio.sleep(live_setting("LIVE_UNAUTHORIZED_RETRY") * random.uniform(0.8, 1.2))
+                await self._refresh_tenant()  # credentials may have been fixed meanwhile
+                continue
+            except _LeaseLost:
+                raise
+            except Exception as exc:  # whatever the upstream does, the relay keeps going
+                reason = f"{type(exc).__name__}: {exc}"
+            cap = min(live_setting("LIVE_BACKOFF_MAX"), live_setting("LIVE_BACKOFF_BASE") * 2**attempt)
+            delay = random.uniform(cap / 2, cap)
+            logger.info("stream %s: %s; reconnecting in %.2f s", self.sid, reason, delay)
+            if self._status != STATUS_UNAUTHORIZED:
+                await self._set_status(STATUS_RECONNECTING)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _publish(self, event: Event, event_id: str | None) -> None:
+        if event.name in JOB_EVENTS:
+            # Before the browsers hear of it, so a page they reload is not served from stale cache.
+            await self._invalidate(event)
+        frame = event_frame(self._seq + 1, event.name, event.data)
+        if not await self.relay.state.append(self.sid, self.token, self._seq + 1, frame.text, event_id):
+            raise _LeaseLost(self.sid)
+        self._seq += 1
+        message = {"type": "live.frame", "sid": self.sid, "seq": frame.seq, "event": event.name, "text": frame.text}
+        await self.relay.send(self.key, message)
+
+    async def _set_status(self, status: str) -> None:
+        if status == self._status:
+            return
+        self._status = status
+        if not await self.relay.state.set_status(self.sid, self.token, status):
+            raise _LeaseLost(self.sid)
+        await self.relay.send(self.key, {"type": "live.status", "sid": self.sid, "status": status})
+
+    async def _invalidate(self, event: Event) -> None:
+        job = event.data.get("job") if isinstance(event.data, dict) else None
+        job = job if isinstance(job, dict) else {}
+        try:
+            await job_cache.on_job_event(self.tenant, event.name, job.get("type"), job.get("id"))
+        except Exception:  # a cache outage must not stop live updates
+            logger.exception("stream %s: cache invalidation failed", self.sid)
+
+    async def _refresh_tenant(self) -> None:
+        from jobsdash.tenants.models import Tenant
+
+        with contextlib.suppress(Exception):
+            self.tenant = await Tenant.objects.aget(pk=self.tenant.pk)
+
+
+class _LeaseLost(Exception):
+    """A fenced write was refused: another process holds the stream now."""
+
+
+class Relay:
+    """All streams of this process. Use `get_relay()`; `subscribe` / `unsubscribe` are the API."""
+
+    def __init__(self) -> None:
+        buffer_size = int(live_setting("LIVE_BUFFER_SIZE"))
+        retention = live_setting("LIVE_STATE_RETENTION")
+        self.state: StreamState = (
+            RedisState(settings.REDIS_URL, buffer_size, retention)
+            if settings.REDIS_URL
+            else LocalState(buffer_size, retention)
+        )
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.streams: dict[str, Stream] = {}
+        self.layer = get_channel_layer()
+        self._channel: str | None = None
+        self._receiver: asyncio.Task[None] | None = None
+        self._start_lock = asyncio.Lock()
+        self._membership = asyncio.Lock()  # group_add/discard of one sid must not interleave
+        self._stopping: set[asyncio.Task[None]] = set()
+
+    async def subscribe(
+        self, tenant: Tenant, key: StreamKey, since: int | None = None, on_overflow: Callable[[], None] = lambda: None
+    ) -> Subscription:
+        """Watch the stream `key` of `tenant`. Its queue first gets the current upstream status if
+        one is known, then, with `since`, the stored frames after `since` in order (or one reload
+        frame if some are no longer kept), then live frames."""
+        await self._start()
+        stream = self.streams.get(key.sid)
+        if stream is None:
+            stream = self.streams[key.sid] = Stream(self, key, tenant)
+        if stream.linger is not None:
+            stream.linger.cancel()
+            stream.linger = None
+        subscription = Subscription(stream, int(live_setting("LIVE_QUEUE_SIZE")), on_overflow)
+        stream.subscriptions.add(subscription)
+        try:
+            await self._join(stream)
+            first: list[Frame] = []
+            position = await self.state.position(key.sid)
+            if position.status:
+                first.append(status_frame(position.status))
+            if since is not None:
+                texts = await self.state.since(key.sid, since)
+                if texts is None:
+                    first.append(reload_frame(position.seq))
+                    subscription.last_seq = position.seq
+                else:
+                    first.extend(Frame(_seq_of(text), json.loads(text)["event"], text) for text in texts)
+                    subscription.last_seq = since
+        except BaseException:
+            self.unsubscribe(subscription)
+            raise
+        subscription._release(first)
+        stream.ensure_running()
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        stream = subscription.stream
+        stream.subscriptions.discard(subscription)
+        if stream.subscriptions or stream.linger is not None or self.streams.get(stream.sid) is not stream:
+            return
+        linger = live_setting("LIVE_LINGER")
+        stream.linger = asyncio.get_running_loop().call_later(linger, self._linger_over, stream)
+
+    def _linger_over(self, stream: Stream) -> None:
+        stream.linger = None
+        if stream.subscriptions or self.streams.get(stream.sid) is not stream:
+            return
+        del self.streams[stream.sid]
+        task = asyncio.create_task(self._stop(stream))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _stop(self, stream: Stream) -> None:
+        logger.info("stream %s: no more subscribers; closing it", stream.sid)
+        if stream.owner is not None:
+            stream.owner.cancel()
+            with contextlib.suppress(BaseException):
+                await stream.owner
+        async with self._membership:
+            if stream.sid not in self.streams and self._channel is not None:
+                with contextlib.suppress(Exception):
+                    await self.layer.group_discard(stream.key.group, self._channel)
+
+    async def _join(self, stream: Stream) -> None:
+        if stream.joined is None:
+            stream.joined = asyncio.get_running_loop().create_future()
+            try:
+                async with self._membership:
+                    await self.layer.group_add(stream.key.group, self._channel)
+            except BaseException as exc:
+                stream.joined.set_exception(exc)
+                stream.joined.exception()  # retrieved: no "never retrieved" warning
+                stream.joined = None
+                raise
+            stream.joined.set_result(None)
+        await asyncio.shield(stream.joined)
+
+    async def _start(self) -> None:
+        if self._receiver is not None:
+            return
+        async with self._start_lock:
+            if self._receiver is None:
+                self._channel = await self.layer.new_channel("jobsdash.live.")
+                self._receiver = asyncio.create_task(self._receive(), name="live-receiver")
+
+    async def _receive(self) -> None:
+        assert self._channel is not None
+        while True:
+            try:
+                message = await self.layer.receive(self._channel)
+                stream = self.streams.get(message.get("sid", ""))
+                if stream is None:
+                    continue
+                if message["type"] == "live.frame":
+                    await stream.deliver(Frame(message["seq"], message["event"], message["text"]))
+                elif message["type"] == "live.status":
+                    await stream.deliver(status_frame(message["status"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live receiver failed on a message; continuing")
+                await asyncio.sleep(0.1)  # a broken layer must not spin
+
+    async def send(self, key: StreamKey, message: dict[str, Any]) -> None:
+        await self.layer.group_send(key.group, message)
+
+    async def aclose(self) -> None:
+        """Stop every stream now (tests, shutdown): no linger."""
+        for stream in list(self.streams.values()):
+            if stream.linger is not None:
+                stream.linger.cancel()
+            self.streams.pop(stream.sid, None)
+            await self._stop(stream)
+        for task in list(self._stopping):
+            with contextlib.suppress(BaseException):
+                await task
+        if self._receiver is not None:
+            self._receiver.cancel()
+            with contextlib.suppress(BaseException):
+                await self._receiver
+        await self.state.aclose()
+
+
+_relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Relay] = weakref.WeakKeyDictionary()
+
+
+def get_relay() -> Relay:
+    """The relay of the running event loop (daphne runs one; tests one per test)."""
+    loop = asyncio.get_running_loop()
+    relay = _relays.get(loop)
+    if relay is None:
+        relay = _relays[loop] = Relay()
+    return relay
+
+
+async def aclose_relay() -> None:
+    """Stop the running loop's relay, if any (tests' teardown, shutdown)."""
+    relay = _relays.pop(asyncio.get_running_loop(), None)
+    if relay is not None:
+        await relay.aclose()
