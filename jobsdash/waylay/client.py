@@ -44,9 +44,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Seconds to open a TCP connection to the gateway.
-CONNECT_TIMEOUT = 5.0
-# Seconds for each read, write and pool wait of a list/get/token request (per attempt).
-REQUEST_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 3.0
+# Seconds for each read, write and pool wait of a list/get/token request, per attempt: with the
+# retries a page waits at most about 3 * 6 + 1 s before it shows a stale copy or an error.
+REQUEST_TIMEOUT = 6.0
 # Pauses before the second and third attempt of list/get (each jittered by +-50%): connect errors,
 # timeouts and 5xx are retried this many times, then raise UpstreamUnavailable.
 RETRY_DELAYS: tuple[float, ...] = (0.2, 0.5)
@@ -98,7 +99,8 @@ async def list_jobs(tenant: Tenant, query: ListQuery) -> dict[str, Any]:
     Connect errors, timeouts and 5xx are retried (RETRY_DELAYS), then raise UpstreamUnavailable.
     Raises CredentialsRejected (401/403, or no token to be had), InvalidQuery (the upstream
     refused a parameter it named; `parse_list_query` should have caught it first), BadResponse
-    (not JSON, wrong shape, another status), UpstreamUnavailable.
+    (not JSON, wrong shape, another status), UpstreamUnavailable; and
+    `jobsdash.tenants.crypto.SecretUnreadable` when the tenant's stored secret cannot be decrypted.
     """
     url = f"{_registry(tenant)}/"
     return await _get_document(tenant, "list", url, query.to_params(), "jobs", list)
