@@ -1,0 +1,100 @@
+"""JSON API: the upstream documents unchanged, through the per-tenant cache, with ETags."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpResponse, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from jobsdash.jobs import cache
+from jobsdash.tenants.access import tenant_for_user
+from jobsdash.tenants.crypto import SecretUnreadable
+from jobsdash.waylay.errors import BadResponse, CredentialsRejected, InvalidQuery, NotFound, UpstreamUnavailable
+from jobsdash.waylay.queries import (
+    FUNCTION_TYPES,
+    JOB_STATES,
+    LIST_JOB_TYPES,
+    TIMESTAMP_FORMS,
+    parse_list_query,
+    validate_job_id,
+    validate_job_type,
+)
+
+logger = logging.getLogger(__name__)
+
+_ERRORS = {
+    400: OpenApiResponse(description='Invalid parameter: {"error": ..., "parameter": ...}'),
+    404: OpenApiResponse(description="Unknown tenant, not a member, or unknown job"),
+    502: OpenApiResponse(description="Waylay rejected the tenant's credentials"),
+    503: OpenApiResponse(description="Waylay is unreachable and no copy is held"),
+}
+
+
+def _respond(request: Request, answer: cache.Cached) -> HttpResponse:
+    if answer.etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(answer.body, content_type="application/json")
+    response["ETag"] = answer.etag
+    response["Cache-Control"] = "private, no-cache"
+    if answer.stale:
+        response["Warning"] = '110 - "Response is stale"'
+        response["Age"] = str(int(answer.age_seconds))
+    return response
+
+
+def _error(status: int, message: str, parameter: str | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": message}
+    if parameter:
+        body["parameter"] = parameter
+    return JsonResponse(body, status=status)
+
+
+class _UpstreamView(APIView):
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        if isinstance(exc, InvalidQuery):
+            return _error(400, exc.message, exc.parameter)
+        if isinstance(exc, NotFound | Http404):
+            return _error(404, "not found")
+        if isinstance(exc, CredentialsRejected | SecretUnreadable):
+            return _error(502, "Waylay rejected this tenant's credentials")
+        if isinstance(exc, UpstreamUnavailable | BadResponse):
+            response = _error(503, "Waylay is unreachable")
+            response["Retry-After"] = "5"
+            return response
+        return super().handle_exception(exc)
+
+
+class JobListAPI(_UpstreamView):
+    @extend_schema(
+        operation_id="list_jobs",
+        summary="List jobs",
+        parameters=[
+            OpenApiParameter("type", OpenApiTypes.STR, many=True, enum=LIST_JOB_TYPES, explode=True),
+            OpenApiParameter("state", OpenApiTypes.STR, many=True, enum=JOB_STATES, explode=True),
+            OpenApiParameter("functionType", OpenApiTypes.STR, many=True, enum=FUNCTION_TYPES, explode=True),
+            OpenApiParameter("createdBefore", OpenApiTypes.STR, description=TIMESTAMP_FORMS),
+            OpenApiParameter("createdAfter", OpenApiTypes.STR, description=TIMESTAMP_FORMS),
+            OpenApiParameter("limit", OpenApiTypes.NUMBER),
+        ],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The upstream IJobsResponse"), **_ERRORS},
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        tenant = tenant_for_user(request.user, slug)
+        return _respond(request, cache.list_jobs(tenant, parse_list_query(request.query_params)))
+
+
+class JobDetailAPI(_UpstreamView):
+    @extend_schema(
+        operation_id="get_job",
+        summary="Get one job",
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The upstream IJobResponse"), **_ERRORS},
+    )
+    def get(self, request: Request, slug: str, job_type: str, job_id: str) -> HttpResponse:
+        tenant = tenant_for_user(request.user, slug)
+        return _respond(request, cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id)))

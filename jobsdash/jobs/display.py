@@ -1,0 +1,248 @@
+"""What the pages show of an upstream job document: rows of the list, sections of the detail.
+
+Upstream documents are read defensively: a missing or odd field shows as a dash, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.urls import reverse
+
+from jobsdash.waylay.queries import FINISHED_STATES, JOB_TYPES
+
+logger = logging.getLogger(__name__)
+
+LOG_HEAD_LINES = 200
+LOG_TAIL_LINES = 200
+JSON_PREVIEW_CHARS = 20_000
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def job_url(slug: str, job_type: str, job_id: str) -> str:
+    return reverse("jobs:detail", kwargs={"slug": slug, "job_type": job_type, "job_id": job_id})
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One job of the list (an AnyJobStatusSummary), or the head of the detail page."""
+
+    id: str
+    type: str
+    state: str
+    operation: str
+    created_by: str
+    created_at: datetime | None
+    processed_at: datetime | None
+    finished_at: datetime | None
+    attempts: int | None
+    function_name: str
+    function_version: str
+    function_type: str
+    url: str
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Processing time: from processed (or created) to finished, or to now while it runs."""
+        start = self.processed_at or self.created_at
+        if start is None:
+            return None
+        end = self.finished_at or (None if self.finished else datetime.now(UTC))
+        return None if end is None else max(0.0, (end - start).total_seconds())
+
+    @property
+    def short_id(self) -> str:
+        return self.id if len(self.id) <= 12 else f"{self.id[:8]}…"
+
+
+def job_row(slug: str, summary: dict[str, Any]) -> JobRow:
+    function = summary.get("function") if isinstance(summary.get("function"), dict) else {}
+    job_type = _text(summary.get("type"))
+    job_id = _text(summary.get("id"))
+    attempts = summary.get("attemptsMade")
+    url = job_url(slug, job_type, job_id) if job_type in JOB_TYPES and job_id else ""
+    return JobRow(
+        id=job_id,
+        type=job_type,
+        state=_text(summary.get("state")) or "unknown",
+        operation=_text(summary.get("operation")),
+        created_by=_text(summary.get("createdBy")),
+        created_at=parse_time(summary.get("createdAt")),
+        processed_at=parse_time(summary.get("processedAt")),
+        finished_at=parse_time(summary.get("finishedAt")),
+        attempts=int(attempts) if isinstance(attempts, int | float) else None,
+        function_name=_text(function.get("name")),
+        function_version=_text(function.get("version")),
+        function_type=_text(function.get("functionType")),
+        url=url,
+    )
+
+
+def job_rows(slug: str, document: dict[str, Any]) -> list[JobRow]:
+    jobs = document.get("jobs")
+    return [job_row(slug, job) for job in jobs if isinstance(job, dict)] if isinstance(jobs, list) else []
+
+
+@dataclass(frozen=True)
+class LogView:
+    """A build log, cut to its head and tail when long so a huge log never freezes the page."""
+
+    head: list[tuple[int, str]]
+    tail: list[tuple[int, str]]
+    total: int
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.head) - len(self.tail)
+
+
+@dataclass(frozen=True)
+class JsonView:
+    text: str
+    total_chars: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.total_chars > len(self.text)
+
+
+@dataclass
+class JobDetail:
+    row: JobRow
+    failed_reason: str
+    progress: Any
+    request: JsonView | None
+    result: JsonView | None
+    result_fields: list[tuple[str, Any]]
+    log: LogView | None
+    parent_url: str
+    parent_id: str
+    related: list[tuple[str, str, str]] = field(default_factory=list)  # (jobType, id, dashboard url)
+    function_links: list[tuple[str, str]] = field(default_factory=list)  # (kind, upstream href)
+
+
+def job_detail(slug: str, document: dict[str, Any]) -> JobDetail:
+    job = document.get("job") if isinstance(document.get("job"), dict) else {}
+    status = job.get("job") if isinstance(job.get("job"), dict) else {}
+    summary = {
+        **job,
+        "id": job.get("id") or status.get("id") or "",
+        "attemptsMade": job.get("attemptsMade", status.get("attemptsMade")),
+    }
+    row = job_row(slug, summary)
+    result = job.get("result") if isinstance(job.get("result"), dict) else None
+    log_lines = result.get("log") if result and isinstance(result.get("log"), list) else None
+    related = _related_jobs(slug, document.get("_links"), exclude=row.id)
+    parent_id = _text((status.get("parent") or {}).get("id")) if isinstance(status.get("parent"), dict) else ""
+    return JobDetail(
+        row=row,
+        failed_reason=_text(status.get("failedReason")),
+        progress=status.get("progress"),
+        request=_json_view(job.get("request")) if job.get("request") is not None else None,
+        result=_json_view({k: v for k, v in result.items() if k != "log"}) if result else None,
+        result_fields=_result_fields(row.type, result),
+        log=_log_view(log_lines) if log_lines is not None else None,
+        parent_url=_parent_url(slug, parent_id, related),
+        parent_id=parent_id,
+        related=related,
+        function_links=_function_links(document.get("_links")),
+    )
+
+
+def full_log(document: dict[str, Any]) -> list[str]:
+    result = (document.get("job") or {}).get("result") or {}
+    log = result.get("log") if isinstance(result, dict) else None
+    return [_text(line) for line in log] if isinstance(log, list) else []
+
+
+def _result_fields(job_type: str, result: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """The few facts of a result worth reading at a glance, by job type."""
+    if not result:
+        return []
+    picks = {
+        "build": [("Image digest", "digest"), ("Build status", "status")],
+        "verify": [("Healthy", "healthy"), ("Replicas", "replicas")],
+        "undeploy": [
+            ("Deployment removed", "deployment"),
+            ("Assets removed", "assets"),
+            ("Registration removed", "registration"),
+            ("Image removed", "image"),
+        ],
+        "batch": [("Jobs started", "jobCount")],
+        "notify": [("Operation", "operation")],
+    }.get(job_type, [])
+    fields = [(label, result[key]) for label, key in picks if key in result]
+    spec = result.get("deploySpec")
+    if job_type == "deploy" and isinstance(spec, dict):
+        fields += [("Service", spec.get("service")), ("Image", spec.get("image")), ("Namespace", spec.get("namespace"))]
+    return fields
+
+
+def _log_view(lines: list[Any]) -> LogView:
+    numbered = [(n, _text(line)) for n, line in enumerate(lines, start=1)]
+    if len(numbered) <= LOG_HEAD_LINES + LOG_TAIL_LINES:
+        return LogView(numbered, [], len(numbered))
+    return LogView(numbered[:LOG_HEAD_LINES], numbered[-LOG_TAIL_LINES:], len(numbered))
+
+
+def _json_view(value: Any) -> JsonView:
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    return JsonView(text[:JSON_PREVIEW_CHARS], len(text))
+
+
+def _links_of(links: Any, name: str) -> list[dict[str, Any]]:
+    if not isinstance(links, dict):
+        return []
+    value = links.get(name)
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict) and isinstance(item.get("href"), str)]
+
+
+def _related_jobs(slug: str, links: Any, exclude: str) -> list[tuple[str, str, str]]:
+    """HAL job links (…/registry/v2/jobs/{type}/{id}) turned into dashboard links."""
+    found = []
+    for link in _links_of(links, "job"):
+        path = urlsplit(link["href"]).path.rstrip("/").split("/")
+        if len(path) >= 2 and path[-2] in JOB_TYPES:
+            job_type, job_id = path[-2], unquote(path[-1])
+            if job_id and job_id != exclude:
+                found.append((job_type, job_id, job_url(slug, job_type, job_id)))
+    return found
+
+
+def _parent_url(slug: str, parent_id: str, related: list[tuple[str, str, str]]) -> str:
+    if not parent_id:
+        return ""
+    for _job_type, job_id, url in related:
+        if job_id == parent_id:
+            return url
+    # ParentKeys carry no type; in the registry only verify jobs have children.
+    return job_url(slug, "verify", parent_id)
+
+
+def _function_links(links: Any) -> list[tuple[str, str]]:
+    return [(kind, link["href"]) for kind in ("plug", "webscript", "model") for link in _links_of(links, kind)]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)

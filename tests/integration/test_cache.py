@@ -1,0 +1,67 @@
+"""The per-tenant cache: keys, freshness by kind, and invalidation by job events."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from jobsdash.jobs import cache
+from jobsdash.simulator.jobs import XSS_JOB
+from jobsdash.waylay.queries import parse_list_query
+
+pytestmark = pytest.mark.django_db
+
+
+def test_keys_carry_the_tenant_and_the_normalized_query(acme, globex) -> None:
+    q1 = parse_list_query({"type": ["build", "deploy"], "limit": ["5"]})
+    q2 = parse_list_query({"limit": ["5.0"], "type": ["deploy", "build", "deploy"]})
+    assert cache._key(acme, "list", q1.urlencode()) == cache._key(acme, "list", q2.urlencode())
+    assert cache._key(acme, "list", q1.urlencode()) != cache._key(globex, "list", q1.urlencode())
+    assert cache._job_key(acme, *XSS_JOB) != cache._job_key(globex, *XSS_JOB)
+
+
+def test_lists_and_jobs_are_served_from_the_cache_while_fresh(sim, acme) -> None:
+    query = parse_list_query({"state": ["failed"]})
+    first = cache.list_jobs(acme, query)
+    second = cache.list_jobs(acme, query)
+    assert second.body == first.body and not second.stale
+    assert sim.count("list", "acme") == 1
+    cache.get_job(acme, *XSS_JOB)
+    cache.get_job(acme, *XSS_JOB)
+    assert sim.count("get", "acme") == 1
+
+
+def test_finished_jobs_stay_fresh_longer_than_lists(sim, acme, settings) -> None:
+    settings.CACHE_TTL_LIST = 0
+    settings.CACHE_TTL_JOB_ACTIVE = 0
+    settings.CACHE_TTL_JOB_FINISHED = 3600
+    query = parse_list_query({})
+    cache.list_jobs(acme, query)
+    cache.list_jobs(acme, query)
+    assert sim.count("list", "acme") == 2
+    job = cache.get_job(acme, *XSS_JOB)
+    assert job.document["job"]["state"] in ("completed", "failed")
+    cache.get_job(acme, *XSS_JOB)
+    assert sim.count("get", "acme") == 1
+
+
+def test_a_job_event_drops_the_job_and_refreshes_the_tenants_lists_only(sim, acme, globex) -> None:
+    query = parse_list_query({"type": ["build"]})
+    cache.list_jobs(acme, query)
+    cache.list_jobs(globex, query)
+    cache.get_job(acme, *XSS_JOB)
+    async_to_sync(cache.on_job_event)(acme, "completed", *XSS_JOB)
+    cache.list_jobs(acme, query)
+    cache.list_jobs(globex, query)
+    cache.get_job(acme, *XSS_JOB)
+    assert sim.count("list", "acme") == 2
+    assert sim.count("list", "globex") == 1
+    assert sim.count("get", "acme") == 2
+
+
+def test_an_upstream_failure_with_no_copy_raises(sim, acme) -> None:
+    from jobsdash.waylay.errors import UpstreamUnavailable
+
+    sim.set_faults(status=503)
+    with pytest.raises(UpstreamUnavailable):
+        cache.list_jobs(acme, parse_list_query({"state": ["delayed"]}))

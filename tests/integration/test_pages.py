@@ -1,0 +1,205 @@
+"""The job list and detail pages against the simulator on a real port."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS, XSS_JOB
+from jobsdash.tenants.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+ROW = re.compile(
+    r'<tr class="job-row" data-job-id="([^"]+)" data-job-type="([^"]+)" data-state="([^"]+)"\s+'
+    r'data-created="([^"]*)"'
+)
+
+
+def rows(page: bytes) -> list[tuple[str, str, str, str]]:
+    import html
+
+    return [tuple(html.unescape(g) for g in m) for m in ROW.findall(page.decode())]
+
+
+def upstream_ids(sim, params: list[tuple[str, str]], tenant: str = "acme") -> list[str]:
+    answer = httpx.get(f"{sim.url}/registry/v2/jobs/", params=params, auth=(f"{tenant}-key", f"{tenant}-secret"))
+    answer.raise_for_status()
+    return [job["id"] for job in answer.json()["jobs"]]
+
+
+@pytest.fixture
+def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
+    return login(make_user("alice", acme))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [("type", "build")],
+        [("type", "deploy"), ("type", "verify")],
+        [("state", "failed")],
+        [("state", "completed"), ("state", "active")],
+        [("functionType", "webscripts")],
+        [("createdAfter", "PT24H")],
+        [("createdAfter", "P7D"), ("createdBefore", "P1D")],
+        [("createdBefore", "2d")],
+        [("limit", "3")],
+        [("type", "build"), ("state", "completed"), ("functionType", "plugs"), ("limit", "5")],
+    ],
+)
+def test_every_filter_round_trips_from_url_to_upstream_and_back(sim, alice: Client, params: list) -> None:
+    page = alice.get("/t/acme/jobs/", params and _query(params))
+    assert page.status_code == 200
+    shown = rows(page.content)
+    assert [r[0] for r in shown] == upstream_ids(sim, params)
+    assert shown, "the seeded history has jobs for every filter used here"
+    html = page.content.decode()
+    for name, value in params:
+        if name in ("type", "state", "functionType"):
+            assert re.search(rf'name="{name}" value="{value}"[^>]*checked', html), (name, value)
+            assert (
+                all(r[1 if name == "type" else 2] == value for r in shown)
+                if len([p for p in params if p[0] == name]) == 1 and name != "functionType"
+                else True
+            )
+        else:
+            assert f'name="{name}" value="{value}"' in html
+    if ("limit", "3") in params:
+        assert len(shown) == 3
+
+
+def _query(params: list[tuple[str, str]]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(params)
+
+
+def test_a_relative_window_shows_only_jobs_created_in_it(alice: Client) -> None:
+    shown = rows(alice.get("/t/acme/jobs/?createdAfter=PT24H").content)
+    since = datetime.now(UTC) - timedelta(hours=24, minutes=1)
+    assert shown
+    assert all(datetime.fromisoformat(r[3].replace("Z", "+00:00")) >= since for r in shown)
+
+
+def test_an_invalid_filter_is_a_400_page_naming_it_and_nothing_goes_upstream(sim, alice: Client) -> None:
+    page = alice.get("/t/acme/jobs/?type=build&createdAfter=yesterday")
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "The filter <strong>createdAfter</strong> is not valid" in html
+    assert 'class="filter filter-createdAfter invalid"' in html
+    assert 'name="createdAfter" value="yesterday"' in html  # what the user typed is kept
+    assert re.search(r'name="type" value="build"[^>]*checked', html)
+    assert sim.count("list", "acme") == 0
+
+
+def test_unknown_job_tenant_or_membership_is_a_404(acme, globex, alice: Client) -> None:
+    assert alice.get("/t/acme/jobs/build/no-such-job/").status_code == 404
+    assert alice.get("/t/globex/jobs/").status_code == 404
+    assert alice.get(f"/t/globex/jobs/{XSS_JOB[0]}/{XSS_JOB[1].replace('$', '%24')}/").status_code == 404
+    assert alice.get("/t/nope/jobs/").status_code == 404
+
+
+def test_a_bad_job_type_in_the_path_is_a_400_naming_it(alice: Client) -> None:
+    page = alice.get("/t/acme/jobs/bogus/abc/")
+    assert page.status_code == 400
+    assert "type:" in page.content.decode()
+
+
+def test_rejected_credentials_are_a_502_page(sim, alice: Client) -> None:
+    sim.revoke("acme")
+    page = alice.get("/t/acme/jobs/")
+    assert page.status_code == 502
+    assert "Waylay rejected this tenant&#x27;s credentials" in page.content.decode()
+    assert "acme-secret" not in page.content.decode()
+
+
+def test_an_unreachable_upstream_is_a_503_page_with_retry(sim, alice: Client) -> None:
+    sim.set_faults(status=503)
+    page = alice.get("/t/acme/jobs/?state=failed")
+    assert page.status_code == 503
+    assert page["Retry-After"]
+    html = page.content.decode()
+    assert "Waylay is unreachable" in html and ">Retry</a>" in html
+
+
+def test_a_stale_copy_is_shown_under_a_banner_when_the_upstream_fails(sim, alice: Client, settings) -> None:
+    fresh = alice.get("/t/acme/jobs/?type=build")
+    settings.CACHE_TTL_LIST = 0  # everything cached is now out of date
+    sim.set_faults(status=500)
+    stale = alice.get("/t/acme/jobs/?type=build")
+    assert stale.status_code == 200
+    assert "Waylay is unreachable. Showing a copy from" in stale.content.decode()
+    assert rows(stale.content) == rows(fresh.content)
+
+    detail_url = f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1]}/"
+    sim.clear_faults()
+    assert alice.get(detail_url).status_code == 200
+    settings.CACHE_TTL_JOB_FINISHED = settings.CACHE_TTL_JOB_ACTIVE = 0
+    sim.set_faults(status=503)
+    assert "Showing a copy from" in alice.get(detail_url).content.decode()
+
+
+def test_upstream_text_is_escaped_everywhere(alice: Client) -> None:
+    for url in ("/t/acme/jobs/", f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1]}/"):
+        html = alice.get(url).content.decode()
+        assert XSS not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_detail_page_shows_the_job(alice: Client, sim) -> None:
+    failed = upstream_ids(sim, [("state", "failed"), ("type", "build")])[0]
+    doc = httpx.get(
+        f"{sim.url}/registry/v2/jobs/build/{failed.replace('$', '%24')}", auth=("acme-key", "acme-secret")
+    ).json()["job"]
+    page = alice.get(f"/t/acme/jobs/build/{failed.replace('$', '%24')}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'class="failed-reason"' in html
+    import html as h
+
+    assert h.escape(doc["job"]["failedReason"]) in html
+    assert h.escape(doc["function"]["name"]) in html
+    assert "Request" in html and "Created" in html and "Finished" in html
+
+
+def test_a_child_job_links_to_its_parent(alice: Client, sim) -> None:
+    for job_id in upstream_ids(sim, [("type", "deploy")]):
+        doc = httpx.get(
+            f"{sim.url}/registry/v2/jobs/deploy/{job_id.replace('$', '%24')}", auth=("acme-key", "acme-secret")
+        ).json()["job"]
+        parent = (doc["job"].get("parent") or {}).get("id")
+        if parent:
+            break
+    else:
+        pytest.fail("the seeded history has a deploy job with a parent")
+    html = alice.get(f"/t/acme/jobs/deploy/{job_id.replace('$', '%24')}/").content.decode()
+    assert f'href="/t/acme/jobs/verify/{parent}/"' in html
+
+
+def test_a_huge_log_shows_head_and_tail_and_opens_whole(alice: Client) -> None:
+    job_type, job_id = HUGE_LOG_JOB
+    page = alice.get(f"/t/acme/jobs/{job_type}/{job_id}/")
+    assert page.status_code == 200
+    assert len(page.content) < 300_000
+    html = page.content.decode()
+    assert "lines not shown" in html
+    log_url = f"/t/acme/jobs/{job_type}/{job_id}/log/"
+    assert f'href="{log_url}"' in html
+    whole = alice.get(log_url)
+    assert whole["Content-Type"].startswith("text/plain")
+    assert len(whole.content) > 3_000_000
+    first_line = re.search(r'<span class="ln">1</span>([^\n]*)', html).group(1)
+    assert whole.content.decode().splitlines()[0] == first_line.replace("&quot;", '"').replace("&#x27;", "'")
+
+
+def test_the_row_partial_renders_alone(alice: Client) -> None:
+    part = alice.get(f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1]}/row/")
+    assert part.status_code == 200
+    assert rows(part.content)[0][:2] == (XSS_JOB[1], XSS_JOB[0])
