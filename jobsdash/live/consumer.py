@@ -113,7 +113,7 @@ def parse_query(raw: bytes) -> tuple[str | None, str | None, bool, int | None]:
     """(type, id, children, since) of a websocket URL's query string; InvalidQuery naming the
     parameter otherwise. Empty values count as absent; a parameter given twice is refused."""
     try:
-        params = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=10)
+        params = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=10, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InvalidQuery("query", "not a valid query string") from None
 
