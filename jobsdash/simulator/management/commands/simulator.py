@@ -1,0 +1,80 @@
+"""`manage.py simulator`: run the Waylay registry jobs simulator on a real port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jobsdash.simulator.app import build_app
+from jobsdash.simulator.server import Server
+from jobsdash.simulator.world import SimulatorConfig, TenantConfig
+
+logger = logging.getLogger(__name__)
+
+
+def _tenant(text: str) -> TenantConfig:
+    try:
+        return TenantConfig.parse(text)
+    except ValueError:
+        raise CommandError(f"--tenant must be SLUG:KEY:SECRET, got {text.split(':', 1)[0]}:...") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a simulated Waylay registry jobs API (list, get, SSE events, tokens) for the given "
+        "tenants, plus the /_sim/ control endpoints (see jobsdash/simulator/README.md). "
+        "Prints 'listening on http://HOST:PORT' once it accepts connections."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8001, help="0 picks a free port (printed).")
+        parser.add_argument("--tenant", action="append", default=[], metavar="SLUG:KEY:SECRET", help="Repeatable.")
+        parser.add_argument("--seed", type=int, default=0, help="Seed of the generated history and life.")
+        parser.add_argument("--rate", type=float, default=0.0, help="New jobs a minute per tenant (0: none).")
+        parser.add_argument("--keepalive", type=float, default=15.0, help="Seconds between SSE keep-alives.")
+        parser.add_argument("--token-lifetime", type=int, default=3600, help="Seconds a token is valid.")
+        parser.add_argument("--history", type=int, default=1000, help="Events kept per tenant for Last-Event-ID.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenants = [_tenant(text) for text in options["tenant"]]
+        if not tenants:
+            raise CommandError("give at least one --tenant SLUG:KEY:SECRET")
+        if options["host"] not in ("127.0.0.1", "localhost", "::1"):
+            raise CommandError("the simulator's control endpoints have no auth: bind it to 127.0.0.1 only")
+        config = SimulatorConfig(
+            tenants=tenants,
+            seed=options["seed"],
+            rate=options["rate"],
+            keepalive=options["keepalive"],
+            token_lifetime=options["token_lifetime"],
+            history=options["history"],
+        )
+        asyncio.run(self._serve(config, options["host"], options["port"]))
+
+    async def _serve(self, config: SimulatorConfig, host: str, port: int) -> None:
+        app = build_app(config)
+        server = Server(app, host, port)
+        await server.start()
+        config.base_url = app.simulator.base_url = f"http://{host}:{server.port}"
+        app.simulator.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        slugs = ", ".join(t.slug for t in config.tenants)
+        self.stdout.write(f"Waylay simulator listening on {config.base_url} (tenants: {slugs})")
+        sys.stdout.flush()
+        serving = asyncio.ensure_future(server.serve_forever())
+        await stop.wait()
+        await server.close()
+        await app.simulator.stop()
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
