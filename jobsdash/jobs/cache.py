@@ -181,6 +181,10 @@ def _single_flight(
             _inflight.pop(key, None)
 
 
+async def _call(fetch: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    return await fetch()
+
+
 def _fetch_across_processes(
     key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], fresh_for: Callable[[dict[str, Any]], int]
 ) -> Cached:
@@ -198,7 +202,7 @@ def _fetch_across_processes(
             if cache.get(lock_key) is None:
                 break
     try:
-        document = async_to_sync(fetch)()
+        document = async_to_sync(_call)(fetch)
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         fresh_seconds = fresh_for(document)
         entry = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', time.time(), fresh_seconds)

@@ -62,6 +62,6 @@ def test_a_job_event_drops_the_job_and_refreshes_the_tenants_lists_only(sim, acm
 def test_an_upstream_failure_with_no_copy_raises(sim, acme) -> None:
     from jobsdash.waylay.errors import UpstreamUnavailable
 
-    sim.set_faults(status=503)
+    sim.set_faults(error_status=503)
     with pytest.raises(UpstreamUnavailable):
         cache.list_jobs(acme, parse_list_query({"state": ["delayed"]}))
