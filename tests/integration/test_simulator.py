@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from tests.fixtures.simulator import Simulator
 
@@ -532,3 +539,101 @@ def test_reset_restores_the_seeded_state(sim: Simulator) -> None:
     sim.reset()
     assert [(j["id"], j["state"]) for j in jobs(sim)] == before
     assert sim.count("list", "acme") == 1
+
+
+# --- every document against the spec ------------------------------------------------------------
+
+SPEC = Path(__file__).resolve().parents[2] / "jobsdash" / "waylay" / "spec" / "registry-jobs.openapi.yaml"
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+_EVENT_SCHEMAS = {
+    "active": "ActiveEventSSE",
+    "completed": "CompletedEventSSE",
+    "failed": "FailedEventSSE",
+    "delayed": "DelayedEventSSE",
+    "waiting": "WaitingEventSSE",
+    "waiting-children": "WaitingChildrenEventSSE",
+    "keep-alive": "KeepAliveEventSSE",
+}
+
+
+@pytest.fixture(scope="module")
+def validate() -> Callable[[str, Any], None]:
+    """validate(schema_name, document): jsonschema (2020-12, as OpenAPI 3.1) against the spec."""
+    spec = yaml.safe_load(SPEC.read_text())
+    registry = Registry().with_resource("urn:spec", Resource.from_contents(spec, default_specification=DRAFT202012))
+    validators: dict[str, Draft202012Validator] = {}
+    formats = FormatChecker()
+    # jsonschema checks date-time only with an optional package; the spec's timestamps are RFC 3339.
+    formats.checks("date-time")(lambda value: not isinstance(value, str) or bool(_RFC3339.fullmatch(value)))
+
+    def check(name: str, document: Any) -> None:
+        if name not in validators:
+            schema = {"$ref": f"urn:spec#/components/schemas/{name}"}
+            validators[name] = Draft202012Validator(schema, registry=registry, format_checker=formats)
+        errors = list(validators[name].iter_errors(document))
+        assert not errors, f"{name}: {errors[0].message} at {list(errors[0].absolute_path)}"
+
+    return check
+
+
+def test_the_validator_can_fail(validate: Callable[[str, Any], None]) -> None:
+    with pytest.raises(AssertionError):
+        validate("IJobResponse", {"job": {"type": "build", "state": "completed"}, "_links": {}})
+    with pytest.raises(AssertionError):
+        validate("JobStatus", {"id": "x", "name": "n", "progress": 1, "attemptsMade": 0, "finishedOn": "yesterday"})
+    with pytest.raises(AssertionError):
+        validate("CompletedEventSSE", {"event": "completed", "data": {"job": {"type": "build"}}})
+
+
+def test_every_list_and_get_document_validates(sim: Simulator, validate: Callable[[str, Any], None]) -> None:
+    sim.create_job("acme", "batch", children=True)
+    sim.create_job("acme", "verify", children=True)
+    seen_types, seen_states = set(), set()
+    for tenant in ("acme", "globex"):
+        response = get(sim, f"{JOBS}/", tenant, params={"limit": "1000"})
+        validate("IJobsResponse", response.json())
+        for summary in response.json()["jobs"]:
+            seen_types.add(summary["type"])
+            seen_states.add(summary["state"])
+            document = get(sim, job_path(summary["type"], summary["id"]), tenant).json()
+            validate("IJobResponse", document)
+    assert seen_types == {"build", "deploy", "verify", "undeploy", "scale", "batch"}
+    assert seen_states == {
+        "completed", "failed", "active", "delayed", "waiting", "waiting-children", "prioritized", "unknown"
+    }  # fmt: skip
+
+
+def test_every_event_validates(sim: Simulator, validate: Callable[[str, Any], None]) -> None:
+    with SSE(sim, children="true") as stream:
+        ack = stream.next()
+        validate("EventWithCloseSSE", ack)
+        created = [
+            sim.create_job("acme", "verify", children=True, auto_ms=5, notify=True),
+            sim.create_job("acme", "verify", children=True, auto_ms=5, outcome="failed"),
+            sim.create_job("acme", "batch", children=True, auto_ms=5, outcome="retry"),
+        ]
+        for job_type in ("build", "deploy", "undeploy", "scale", "cleanup", "notify"):
+            for outcome in ("completed", "failed", "retry"):
+                created.append(sim.create_job("acme", job_type, auto_ms=5, outcome=outcome))
+        pending = {job["id"] for job in created} | {c["id"] for job in created for c in job["children"]}
+        names, types = set(), set()
+        while pending:
+            event = stream.next()
+            names.add(event["event"])
+            if event["event"] == "keep-alive":
+                validate("EventWithCloseSSE", event)
+                validate("KeepAliveEventSSE", event)
+                continue
+            validate(_EVENT_SCHEMAS[event["event"]], event)
+            validate("EventWithCloseSSE", event)
+            types.add(event["data"]["job"]["type"])
+            if event["event"] in ("completed", "failed"):
+                pending.discard(event["data"]["job"]["id"])
+    finished = jobs(sim, {"state": "completed", "limit": 1})[0]
+    with SSE(sim, type=finished["type"], id=finished["id"]) as closing:
+        closing.next()
+        close = closing.next()
+        validate("EventWithCloseSSE", close)
+        assert close["event"] == "close"
+    assert names >= {"waiting", "waiting-children", "active", "delayed", "completed", "failed"}
+    assert types == {"build", "deploy", "verify", "undeploy", "scale", "batch", "cleanup", "notify"}
