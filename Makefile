@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --verbosity 0
-	$(BIN)/daphne -b $(HOST) -p $(PORT) jobsdash.asgi:application
+	$(BIN)/python manage.py demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
