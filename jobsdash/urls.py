@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -14,3 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("jobsdash.jobs.api_urls")),
 ]
+
+# The benchmark's ceiling view (manage.py bench): never in a production URL map.
+if settings.DEBUG or os.environ.get("JOBSDASH_BENCH_VIEWS") == "1":
+    urlpatterns.append(path("bench/", include("jobsdash.bench.urls")))

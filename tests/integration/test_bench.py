@@ -1,0 +1,56 @@
+"""Smoke tests of `manage.py bench`: it runs end to end with tiny sizes and prints its tables.
+Timings are never asserted (they belong to the benchmark's report, not to a test)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "bench", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _rows(output: str) -> list[list[str]]:
+    """The cells of the markdown table rows of `output`, header and separator excluded."""
+    lines = [line for line in output.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+
+
+def test_it_says_what_it_measures() -> None:
+    result = _bench("--help", timeout=60)
+    assert result.returncode == 0
+    for words in ("pages", "fanout", "soak", "trivial", "1.5x", "40 KiB"):
+        assert words in result.stdout
+
+
+def test_it_measures_pages_side_by_side() -> None:
+    result = _bench("pages", "--seconds", "0.5", "--warmup", "0.2", "--concurrency", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _rows(result.stdout)
+    assert [row[0] for row in rows] == [
+        "trivial view (ceiling)",
+        "list API, warm cache",
+        "list page, warm cache",
+        "list API, cold (every request misses)",
+    ]
+    for row in rows:
+        assert int(row[1]) > 0, row  # requests measured
+        assert row[2] == "0", row  # no errors
+    warm_api_upstream, cold_upstream = int(rows[1][-1]), int(rows[3][-1])
+    assert warm_api_upstream == 0  # warm means answered from the cache
+    assert cold_upstream == int(rows[3][1])  # cold means every request went upstream
+    assert "Target: warm-cache list API within 1.5x" in result.stdout
