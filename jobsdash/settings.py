@@ -119,9 +119,11 @@ INSTALLED_APPS = [
     "jobsdash.simulator",
     "jobsdash.jobs",
     "jobsdash.live",
+    "jobsdash.ops",
 ]
 
 MIDDLEWARE = [
+    "jobsdash.ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -225,6 +227,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("JOBSD
 SECURE_SSL_REDIRECT = env_bool("JOBSDASH_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("JOBSDASH_HSTS_SECONDS", 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Probes and scrapers speak plain HTTP to the process directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
@@ -240,11 +244,31 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# /metrics answers loopback and private addresses, and anyone sending "Authorization: Bearer <token>".
+METRICS_TOKEN = env_str("JOBSDASH_METRICS_TOKEN")
+
+# Login lock-out: failures per username and per client address within the window (jobsdash.ops.throttle).
+LOGIN_MAX_FAILURES_USER = env_int("JOBSDASH_LOGIN_MAX_FAILURES_USER", 5, minimum=1)
+LOGIN_MAX_FAILURES_IP = env_int("JOBSDASH_LOGIN_MAX_FAILURES_IP", 20, minimum=1)
+LOGIN_LOCKOUT_SECONDS = 60 * env_int("JOBSDASH_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+
+# One line per record, logfmt, with the request id; credentials masked (jobsdash.ops.logs).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {
+        "request_id": {"()": "jobsdash.ops.logs.RequestIdFilter"},
+        "redact": {"()": "jobsdash.ops.logs.RedactSecretsFilter"},
+    },
+    "formatters": {"line": {"()": "jobsdash.ops.logs.LineFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["request_id", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("JOBSDASH_LOG_LEVEL", "INFO").upper()},
-    "loggers": {"daphne": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        # Our access log replaces django.server's and daphne's.
+        "django.server": {"level": "WARNING"},
+    },
 }

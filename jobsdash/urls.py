@@ -8,10 +8,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from jobsdash.ops import throttle
+
 urlpatterns = [
     path("", include("jobsdash.tenants.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("", include("jobsdash.ops.urls")),
+    path("accounts/login/", throttle.login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The admin's own login, behind the same lock-out (same path: it wins over admin.site.urls).
+    path("admin/login/", throttle.guard(admin.site.login)),
     path("admin/", admin.site.urls),
     path("t/<slug:slug>/jobs/", include("jobsdash.jobs.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,95 @@
+"""Request ids and the access log.
+
+`RequestIdMiddleware` comes first in MIDDLEWARE. It takes the caller's `X-Request-ID` when it looks
+like an id (a proxy or a load balancer set it), otherwise makes one; puts it in the
+`jobsdash.ops.logs.request_id` context variable for every log line of the request, on
+`request.request_id`, and on the response's `X-Request-ID`; then writes one access-log line
+(logger `jobsdash.access`):
+
+    ... logger=jobsdash.access request_id=4b1f... msg="GET /t/acme/jobs/ 200" method=GET
+    path=/t/acme/jobs/ query="state=failed" status=200 duration_ms=12.4 user=3 tenant=acme
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import SimpleLazyObject, empty
+
+from jobsdash.ops.logs import request_id
+
+access_logger = logging.getLogger("jobsdash.access")
+
+_SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+# Probes and scrapers hit these every few seconds: their lines are DEBUG, not INFO.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_MAX_QUERY = 1000
+
+
+class RequestIdMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
+            return self.__acall__(request)
+        started, token = _begin(request)
+        try:
+            response = self.get_response(request)
+            _finish(request, response, started)  # type: ignore[arg-type]
+        finally:
+            request_id.reset(token)
+        return response  # type: ignore[return-value]
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        started, token = _begin(request)
+        try:
+            response = await self.get_response(request)  # type: ignore[misc]
+            _finish(request, response, started)
+        finally:
+            request_id.reset(token)
+        return response
+
+
+def _begin(request: HttpRequest) -> tuple[float, object]:
+    given = request.headers.get("X-Request-ID", "")
+    rid = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
+    request.request_id = rid  # type: ignore[attr-defined]
+    return time.monotonic(), request_id.set(rid)
+
+
+def _finish(request: HttpRequest, response: HttpResponseBase, started: float) -> None:
+    response.headers.setdefault("X-Request-ID", request.request_id)  # type: ignore[attr-defined]
+    match = request.resolver_match
+    fields = {
+        "method": request.method,
+        "path": request.path,
+        "query": request.META.get("QUERY_STRING", "")[:_MAX_QUERY] or None,
+        "status": response.status_code,
+        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+        "user": _user_id(request),
+        "tenant": match.kwargs.get("slug") if match else None,
+    }
+    level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
+    access_logger.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={"fields": fields})
+
+
+def _user_id(request: HttpRequest) -> int | str | None:
+    """The user's id when the request already knows it. A user nobody looked at is not loaded
+    just for the log (that would be a database query per request, and a sync one in async code)."""
+    user = request.__dict__.get("user")
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        return None
+    return user.pk if user.is_authenticated else None
