@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from jobsdash.simulator import control
 from jobsdash.simulator import jobs as jobmod
 from jobsdash.simulator.queries import ALL_JOB_TYPES, QueryError, parse_bool, parse_list_query
 from jobsdash.simulator.server import AbortConnection
@@ -265,82 +266,10 @@ class SimulatorApp:
     # --- control -----------------------------------------------------------------------------
 
     async def _control(self, request: Request, send: Send) -> None:
-        sim = self.simulator
         action = request.raw_path[len("/_sim/") :].rstrip("/")
-        method = request.method
-        if (method, action) == ("GET", "health"):
-            await _json(send, 200, {"ok": True, "tenants": sorted(sim.tenants)})
-        elif (method, action) == ("POST", "reset"):
-            sim.reset()
-            await _json(send, 200, {"ok": True})
-        elif (method, action) == ("GET", "stats"):
-            await _json(send, 200, sim.stats())
-        elif action == "faults" and method in ("GET", "POST", "DELETE"):
-            if method == "DELETE":
-                sim.reset_faults()
-            elif method == "POST":
-                sim.set_faults(request.json())
-            await _json(send, 200, sim.faults.__dict__)
-        elif (method, action) == ("POST", "streams/drop"):
-            body = request.json()
-            how = body.get("how", "end")
-            if how not in ("end", "abort", "mid_event"):
-                raise ControlError(400, "how must be end, abort or mid_event")
-            await _json(send, 200, {"dropped": sim.drop_streams(how, body.get("tenant"))})
-        elif (method, action) == ("POST", "emit"):
-            body = request.json()
-            await _json(send, 200, {"streams": sim.emit_raw(str(body.get("tenant")), str(body.get("text", "")))})
-        elif method == "POST" and action.startswith("tenants/"):
-            await self._tenant_control(action.split("/")[1:], send)
-        elif (method, action) == ("POST", "jobs"):
-            await self._create_job(request.json(), send)
-        elif (method, action) == ("POST", "jobs/advance"):
-            body = request.json()
-            world = sim.world(str(body.get("tenant")))
-            job = world.find(body.get("type"), str(body.get("id")))
-            if job is None:
-                raise ControlError(404, f"no job {body.get('type')}/{body.get('id')}")
-            moved = sim.advance(world.config.slug, job, body.get("to"))
-            await _json(send, 200, _job_summary(job, moved))
-        else:
-            await _error(send, 404, f"no control endpoint {method} /_sim/{action}")
-
-    async def _tenant_control(self, parts: list[str], send: Send) -> None:
-        if len(parts) != 2 or parts[1] not in ("revoke", "restore", "expire-tokens"):
-            raise ControlError(404, "use /_sim/tenants/<slug>/revoke, /restore or /expire-tokens")
-        world = self.simulator.world(parts[0])
-        if parts[1] == "expire-tokens":
-            self.simulator.expire_tokens(parts[0])
-        else:
-            world.revoked = parts[1] == "revoke"
-        await _json(send, 200, {"tenant": parts[0], "revoked": world.revoked})
-
-    async def _create_job(self, body: dict[str, Any], send: Send) -> None:
-        auto_ms = body.get("auto_ms")
-        if auto_ms is not None and (not isinstance(auto_ms, int) or auto_ms < 0):
-            raise ControlError(400, "auto_ms must be a whole number of milliseconds")
-        job = self.simulator.create_job(
-            str(body.get("tenant")),
-            str(body.get("type")),
-            function=body.get("function"),
-            children=body.get("children"),
-            auto_ms=auto_ms,
-            outcome=body.get("outcome", "completed"),
-            job_id=body.get("id"),
-            notify=bool(body.get("notify", False)),
-        )
-        await _json(send, 201, _job_summary(job, job))
-
-
-def _job_summary(job: jobmod.Job, moved: jobmod.Job) -> dict[str, Any]:
-    return {
-        "type": job.type,
-        "id": job.id,
-        "state": job.state,
-        "moved": {"type": moved.type, "id": moved.id, "state": moved.state},
-        "children": [{"type": c.type, "id": c.id, "state": c.state} for c in job.children],
-        "function": job.function,
-    }
+        body = request.json() if request.method == "POST" else {}
+        status, document = control.handle(self.simulator, request.method, action, body)
+        await _json(send, status, document)
 
 
 async def _garbage(send: Send, kind: str) -> None:
