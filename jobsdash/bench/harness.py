@@ -153,7 +153,7 @@ class Harness:
     def wait_http(self, name: str, process: subprocess.Popen[bytes], url: str, timeout: float = 30.0) -> None:
         """Poll `url` until it answers (any status), or raise when the process dies or time runs out."""
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
             while time.monotonic() < deadline:
                 if process.poll() is not None:
                     raise BenchError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
@@ -163,6 +163,19 @@ class Harness:
                 except httpx.TransportError:
                     time.sleep(0.1)
         raise BenchError(f"{name} did not answer {url} within {timeout:.0f} s:\n{self.log_tail(name)}")
+
+    def wait_tcp(self, name: str, process: subprocess.Popen[bytes], port: int, timeout: float = 30.0) -> None:
+        """Wait until 127.0.0.1:`port` accepts connections, or raise when the process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise BenchError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
+            try:
+                socket.create_connection((HOST, port), timeout=1.0).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise BenchError(f"{name} did not listen on {port} within {timeout:.0f} s:\n{self.log_tail(name)}")
 
     def run(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         process = self.spawn(name, argv, env)
@@ -220,6 +233,13 @@ class Harness:
         )
         self.wait_http("daphne", daphne, f"{app_url}/accounts/login/")
         return Target(sim_url, app_url, daphne, SLUG, USERNAME, password)
+
+    def start_broadcast(self) -> tuple[str, subprocess.Popen[bytes]]:
+        """The bare `websockets` broadcast server (the fan-out ceiling): (ws URL, process)."""
+        port = free_port()
+        process = self.spawn("broadcast", [sys.executable, "-m", "jobsdash.bench.broadcast", "--port", str(port)])
+        self.wait_tcp("broadcast", process, port)
+        return f"ws://{HOST}:{port}", process
 
 
 async def login(client: httpx.AsyncClient, target: Target) -> None:

@@ -126,8 +126,8 @@ def scenarios(target: Target) -> list[tuple[str, str, Callable[[int], str]]]:
 async def measure(target: Target, options: PagesOptions, say: Callable[[str], None]) -> list[Result]:
     limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
     async with (
-        httpx.AsyncClient(timeout=_REQUEST_TIMEOUT, limits=limits) as client,
-        httpx.AsyncClient(timeout=_REQUEST_TIMEOUT) as sim,
+        httpx.AsyncClient(timeout=_REQUEST_TIMEOUT, limits=limits, trust_env=False) as client,
+        httpx.AsyncClient(timeout=_REQUEST_TIMEOUT, trust_env=False) as sim,
     ):
         await login(client, target)
         if options.upstream_latency_ms:

@@ -54,3 +54,13 @@ def test_it_measures_pages_side_by_side() -> None:
     assert warm_api_upstream == 0  # warm means answered from the cache
     assert cold_upstream == int(rows[3][1])  # cold means every request went upstream
     assert "Target: warm-cache list API within 1.5x" in result.stdout
+
+
+def test_it_measures_fanout_against_the_ceiling() -> None:
+    result = _bench("fanout", "--sockets", "5", "--events", "3", "--settle", "0.2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _rows(result.stdout)
+    assert [row[0] for row in rows] == ["jobsdash (daphne + relay)", "bare websockets broadcast (ceiling)"]
+    for row in rows:
+        assert row[1:4] == ["5", "3", "0"], row  # every socket connected and got every event
+    assert "Targets: p99 within 2x the ceiling" in result.stdout

@@ -52,6 +52,7 @@ class Command(BaseCommand):
         live.add_argument("--sockets", type=int, default=1000, help="Websockets to connect (default 1000).")
         live.add_argument("--events", type=int, default=50, help="fanout: events to deliver (default 50).")
         live.add_argument("--payload-bytes", type=int, default=1000, help="fanout: size of an event (default 1000).")
+        live.add_argument("--settle", type=float, default=3.0, help="Seconds before reading RSS (default 3).")
         soak = parser.add_argument_group("soak")
         soak.add_argument("--minutes", type=float, default=3.0, help="Duration (default 3).")
         soak.add_argument("--window", type=float, default=30.0, help="Seconds per reported window (default 30).")
@@ -88,6 +89,19 @@ class Command(BaseCommand):
             upstream_latency_ms=options["upstream_latency_ms"],
         )
         return pages.run(settings, options["redis_url"], self._say)
+
+    def _fanout(self, options: dict[str, Any]) -> str:
+        from jobsdash.bench import fanout
+
+        if options["sockets"] < 2 or options["events"] < 1:
+            raise CommandError("--sockets must be at least 2 and --events at least 1")
+        settings = fanout.FanoutOptions(
+            sockets=options["sockets"],
+            events=options["events"],
+            payload_bytes=options["payload_bytes"],
+            settle=max(0.0, options["settle"]),
+        )
+        return fanout.run(settings, options["redis_url"], self._say)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
