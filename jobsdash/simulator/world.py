@@ -15,6 +15,7 @@ import random
 import secrets
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -90,6 +91,25 @@ class Faults:
         if self.error_times is not None:
             self.error_times -= 1
         return self.error_status
+
+
+def _whole(value: Any, minimum: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum)
+
+
+_FAULT_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "latency_ms": (lambda v: _whole(v, 0), "a whole number >= 0"),
+    "error_status": (lambda v: v is None or (_whole(v) and 400 <= v <= 599), "null or an HTTP status 400-599"),
+    "error_times": (lambda v: v is None or _whole(v, 0), "null or a whole number >= 0"),
+    "garbage": (lambda v: v in (None, False, True, "json", "shape"), "json, shape or null"),
+    "endpoints": (
+        lambda v: isinstance(v, list) and all(e in API_ENDPOINTS for e in v),
+        f"a list of {', '.join(API_ENDPOINTS)}",
+    ),
+    "tenant": (lambda v: v is None or isinstance(v, str), "null or a tenant slug"),
+    "keepalive": (lambda v: isinstance(v, bool), "true or false"),
+    "token_lifetime": (lambda v: v is None or _whole(v), "null or a whole number of seconds"),
+}
 
 
 @dataclass(frozen=True)
@@ -217,13 +237,16 @@ class Simulator:
         self.faults = Faults()
 
     def set_faults(self, changes: dict[str, Any]) -> Faults:
+        """Merge `changes` into the faults; a bad name or value changes nothing (ControlError)."""
+        values = {}
         for name, value in changes.items():
-            if not hasattr(self.faults, name):
-                raise ControlError(400, f"unknown fault {name!r}")
-            if name == "garbage" and value not in (None, False, True, "json", "shape"):
-                raise ControlError(400, "garbage must be json, shape or null")
-            if name == "garbage":
-                value = "json" if value is True else (value or None)
+            check = _FAULT_CHECKS.get(name)
+            if check is None:
+                raise ControlError(400, f"unknown fault {name!r}; known: {', '.join(_FAULT_CHECKS)}")
+            if not check[0](value):
+                raise ControlError(400, f"fault {name} must be {check[1]}, got {value!r}")
+            values[name] = ("json" if value is True else value or None) if name == "garbage" else value
+        for name, value in values.items():
             setattr(self.faults, name, value)
         return self.faults
 

@@ -662,6 +662,9 @@ def test_control_requests_that_cannot_be_honoured_say_why(sim: Simulator) -> Non
         ("jobs", {"tenant": "initech", "type": "scale"}, 404),
         ("jobs", {"tenant": "acme", "type": "compile"}, 400),
         ("faults", {"lateness": 3}, 400),
+        ("faults", {"latency_ms": "3"}, 400),
+        ("faults", {"error_status": 200}, 400),
+        ("faults", {"endpoints": ["everything"]}, 400),
         ("streams/drop", {"how": "gently"}, 400),
     ]:
         response = httpx.post(f"{sim.url}/_sim/{path}", json=body)
