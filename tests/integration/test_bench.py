@@ -64,3 +64,17 @@ def test_it_measures_fanout_against_the_ceiling() -> None:
     for row in rows:
         assert row[1:4] == ["5", "3", "0"], row  # every socket connected and got every event
     assert "Targets: p99 within 2x the ceiling" in result.stdout
+
+
+def test_it_soaks_with_sockets_and_requests() -> None:
+    result = _bench(
+        "soak", "--sockets", "3", "--minutes", "0.1", "--window", "2", "--rate", "10", "--event-every", "0.5"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _rows(result.stdout)
+    assert [row[0] for row in rows] == ["0:00-0:02", "0:02-0:04", "0:04-0:06"]
+    for row in rows:
+        assert int(row[1]) > 0 and row[2] == "0", row  # requests, none failed
+        assert row[6] == "0", row  # no event lost
+    assert "3 sockets," in result.stdout
+    assert "Targets: zero errors: 0 -> met" in result.stdout

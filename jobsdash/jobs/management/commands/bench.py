@@ -56,7 +56,7 @@ class Command(BaseCommand):
         soak = parser.add_argument_group("soak")
         soak.add_argument("--minutes", type=float, default=3.0, help="Duration (default 3).")
         soak.add_argument("--window", type=float, default=30.0, help="Seconds per reported window (default 30).")
-        soak.add_argument("--rate", type=float, default=40.0, help="Page and API requests a second (default 40).")
+        soak.add_argument("--rate", type=float, default=20.0, help="Page and API requests a second (default 20).")
         soak.add_argument("--event-every", type=float, default=2.0, help="Seconds between upstream events (default 2).")
 
     def handle(self, *args: Any, mode: str, **options: Any) -> None:
@@ -102,6 +102,21 @@ class Command(BaseCommand):
             settle=max(0.0, options["settle"]),
         )
         return fanout.run(settings, options["redis_url"], self._say)
+
+    def _soak(self, options: dict[str, Any]) -> str:
+        from jobsdash.bench import soak
+
+        if options["minutes"] <= 0 or options["window"] <= 0 or options["rate"] <= 0 or options["event_every"] <= 0:
+            raise CommandError("--minutes, --window, --rate and --event-every must be positive")
+        settings = soak.SoakOptions(
+            sockets=max(1, options["sockets"]),
+            minutes=options["minutes"],
+            window=options["window"],
+            rate=options["rate"],
+            event_every=options["event_every"],
+            payload_bytes=options["payload_bytes"],
+        )
+        return soak.run(settings, options["redis_url"], self._say)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
