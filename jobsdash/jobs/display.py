@@ -5,8 +5,10 @@ Upstream documents are read defensively: a missing or odd field shows as a dash,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +16,14 @@ from urllib.parse import unquote, urlsplit
 
 from django.urls import reverse
 
-from jobsdash.waylay.queries import FINISHED_STATES, JOB_TYPES
+from jobsdash.waylay.queries import (
+    FINISHED_STATES,
+    JOB_TYPES,
+    ListQuery,
+    format_timestamp,
+    is_absolute_timestamp,
+    resolve_timestamp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +82,12 @@ class JobRow:
         return self.id if len(self.id) <= 12 else f"{self.id[:8]}…"
 
 
-def job_row(slug: str, summary: dict[str, Any]) -> JobRow:
+def job_row(slug: str, summary: dict[str, Any], link_suffix: str = "", linked: bool = True) -> JobRow:
     function = summary.get("function") if isinstance(summary.get("function"), dict) else {}
     job_type = _text(summary.get("type"))
     job_id = _text(summary.get("id"))
     attempts = summary.get("attemptsMade")
-    url = job_url(slug, job_type, job_id) if job_type in JOB_TYPES and job_id else ""
+    url = job_url(slug, job_type, job_id) + link_suffix if linked and job_type in JOB_TYPES and job_id else ""
     return JobRow(
         id=job_id,
         type=job_type,
@@ -96,9 +105,11 @@ def job_row(slug: str, summary: dict[str, Any]) -> JobRow:
     )
 
 
-def job_rows(slug: str, document: dict[str, Any]) -> list[JobRow]:
+def job_rows(slug: str, document: dict[str, Any], link_suffix: str = "", linked: bool = True) -> list[JobRow]:
     jobs = document.get("jobs")
-    return [job_row(slug, job) for job in jobs if isinstance(job, dict)] if isinstance(jobs, list) else []
+    if not isinstance(jobs, list):
+        return []
+    return [job_row(slug, job, link_suffix, linked) for job in jobs if isinstance(job, dict)]
 
 
 @dataclass(frozen=True)
@@ -139,7 +150,7 @@ class JobDetail:
     function_links: list[tuple[str, str]] = field(default_factory=list)  # (kind, upstream href)
 
 
-def job_detail(slug: str, document: dict[str, Any]) -> JobDetail:
+def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linked: bool = True) -> JobDetail:
     job = document.get("job") if isinstance(document.get("job"), dict) else {}
     status = job.get("job") if isinstance(job.get("job"), dict) else {}
     summary = {
@@ -147,10 +158,10 @@ def job_detail(slug: str, document: dict[str, Any]) -> JobDetail:
         "id": job.get("id") or status.get("id") or "",
         "attemptsMade": job.get("attemptsMade", status.get("attemptsMade")),
     }
-    row = job_row(slug, summary)
+    row = job_row(slug, summary, link_suffix, linked)
     result = job.get("result") if isinstance(job.get("result"), dict) else None
     log_lines = result.get("log") if result and isinstance(result.get("log"), list) else None
-    related = _related_jobs(slug, document.get("_links"), exclude=row.id)
+    related = _related_jobs(slug, document.get("_links"), row.id, link_suffix) if linked else []
     parent_id = _text((status.get("parent") or {}).get("id")) if isinstance(status.get("parent"), dict) else ""
     return JobDetail(
         row=row,
@@ -160,7 +171,7 @@ def job_detail(slug: str, document: dict[str, Any]) -> JobDetail:
         result=_json_view({k: v for k, v in result.items() if k != "log"}) if result else None,
         result_fields=_result_fields(row.type, result),
         log=_log_view(log_lines) if log_lines is not None else None,
-        parent_url=_parent_url(slug, parent_id, related),
+        parent_url=_parent_url(slug, parent_id, related, link_suffix) if linked else "",
         parent_id=parent_id,
         related=related,
         function_links=_function_links(document.get("_links")),
@@ -216,7 +227,7 @@ def _links_of(links: Any, name: str) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict) and isinstance(item.get("href"), str)]
 
 
-def _related_jobs(slug: str, links: Any, exclude: str) -> list[tuple[str, str, str]]:
+def _related_jobs(slug: str, links: Any, exclude: str, link_suffix: str) -> list[tuple[str, str, str]]:
     """HAL job links (…/registry/v2/jobs/{type}/{id}) turned into dashboard links."""
     found = []
     for link in _links_of(links, "job"):
@@ -224,18 +235,18 @@ def _related_jobs(slug: str, links: Any, exclude: str) -> list[tuple[str, str, s
         if len(path) >= 2 and path[-2] in JOB_TYPES:
             job_type, job_id = path[-2], unquote(path[-1])
             if job_id and job_id != exclude:
-                found.append((job_type, job_id, job_url(slug, job_type, job_id)))
+                found.append((job_type, job_id, job_url(slug, job_type, job_id) + link_suffix))
     return found
 
 
-def _parent_url(slug: str, parent_id: str, related: list[tuple[str, str, str]]) -> str:
+def _parent_url(slug: str, parent_id: str, related: list[tuple[str, str, str]], link_suffix: str) -> str:
     if not parent_id:
         return ""
     for _job_type, job_id, url in related:
         if job_id == parent_id:
             return url
     # ParentKeys carry no type; in the registry only verify jobs have children.
-    return job_url(slug, "verify", parent_id)
+    return job_url(slug, "verify", parent_id) + link_suffix
 
 
 def _function_links(links: Any) -> list[tuple[str, str]]:
@@ -246,3 +257,50 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def frozen_query(query: ListQuery, now: datetime | None = None) -> ListQuery:
+    """The same filter with ages (PT1H, 15m) turned into absolute times, so a link shows the same
+    jobs tomorrow as today."""
+    now = now or datetime.now(UTC)
+
+    def freeze(spec: str | None) -> str | None:
+        return spec if spec is None or is_absolute_timestamp(spec) else format_timestamp(resolve_timestamp(spec, now))
+
+    return dataclasses.replace(
+        query, created_after=freeze(query.created_after), created_before=freeze(query.created_before)
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    text: str
+    markdown: str
+
+
+def summary(detail: JobDetail, permalink: str) -> Summary:
+    """One line to paste into an incident chat: type, function@version, state, when, why, link."""
+    row = detail.row
+    function = row.function_name + (f"@{row.function_version}" if row.function_version else "")
+    when = row.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if row.created_at else ""
+    reason = " ".join(detail.failed_reason.split())
+    reason = reason if len(reason) <= 200 else reason[:199] + "…"
+    parts = [f"{row.type} job {row.short_id}", function, row.state, when and f"created {when}", reason]
+    text = " · ".join(p for p in parts if p) + f" · {permalink}"
+    md_parts = [
+        f"**{_md(row.type)}** job [`{_code(row.short_id)}`]({permalink})",
+        function and f"`{_code(function)}`",
+        f"**{_md(row.state)}**",
+        when and f"created {when}",
+        reason and _md(reason),
+    ]
+    return Summary(text, " · ".join(p for p in md_parts if p))
+
+
+def _md(text: str) -> str:
+    # Upstream text must not turn into links, emphasis or HTML in the chat that renders it.
+    return re.sub(r"([\\`*_\[\]()<>#!|~])", r"\\\1", text)
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "\u02bc")  # a modifier letter apostrophe: it cannot end the code span

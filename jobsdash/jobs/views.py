@@ -1,27 +1,49 @@
-"""Pages: the job list and the job detail of a tenant, server-rendered, usable without JS."""
+"""Pages: the job list and the job detail of a tenant, server-rendered, usable without JS.
+
+The same two pages serve members (full site), members in an iframe (`?embed=1`) and visitors of a
+signed embed link (`jobsdash.links`), which see them embedded and with nothing outside the link.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 
 from jobsdash.jobs import cache, display
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
+from jobsdash.links.framing import embeddable
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.tenants.crypto import SecretUnreadable
+from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import BadResponse, CredentialsRejected, InvalidQuery, NotFound, UpstreamUnavailable
-from jobsdash.waylay.queries import parse_list_query, validate_job_id, validate_job_type
+from jobsdash.waylay.queries import ListQuery, parse_list_query, validate_job_id, validate_job_type
 
 logger = logging.getLogger(__name__)
 
 
-def _upstream_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+@dataclass(frozen=True)
+class Mode:
+    """How a page is shown: to a member, embedded (`?embed=1`), or through a signed link (`token`)."""
+
+    embed: bool = False
+    token: str = ""
+
+    @property
+    def suffix(self) -> str:
+        """What internal links carry to stay in embed mode."""
+        return "?embed=1" if self.embed and not self.token else ""
+
+
+def upstream_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Turn what the upstream did into a readable page with the right status."""
 
     @wraps(view)
@@ -33,21 +55,12 @@ def _upstream_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[...
         except InvalidQuery as exc:
             return _error_page(request, 400, "Invalid parameter", f"{exc.parameter}: {exc.message}")
         except (CredentialsRejected, SecretUnreadable):
-            return _error_page(
-                request,
-                502,
-                "Waylay rejected this tenant's credentials",
-                "Ask an administrator to check the tenant's API key and secret.",
-            )
+            message = "Ask an administrator to check the tenant's API key and secret."
+            return _error_page(request, 502, "Waylay rejected this tenant's credentials", message)
         except (UpstreamUnavailable, BadResponse) as exc:
             logger.warning("upstream failed for %s: %s", request.path, exc)
-            response = _error_page(
-                request,
-                503,
-                "Waylay is unreachable",
-                "The registry did not answer properly. Retry in a moment.",
-                retry=True,
-            )
+            message = "The registry did not answer properly. Retry in a moment."
+            response = _error_page(request, 503, "Waylay is unreachable", message, retry=True)
             response["Retry-After"] = "5"
             return response
 
@@ -55,37 +68,97 @@ def _upstream_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[...
 
 
 def _error_page(request: HttpRequest, status: int, title: str, message: str, retry: bool = False) -> HttpResponse:
-    context = {"title": title, "message": message, "retry": retry, "status": status}
+    context = {"title": title, "message": message, "retry": retry, "status": status, "mode": _mode(request)}
     return render(request, "jobs/upstream_error.html", context, status=status)
 
 
+def _mode(request: HttpRequest) -> Mode:
+    return Mode(embed=request.GET.get("embed") == "1")
+
+
 @login_required
-@_upstream_errors_as_pages
+@embeddable
+@upstream_errors_as_pages
 def job_list(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = tenant_for_user(request.user, slug)
-    context: dict[str, Any] = {"tenant": tenant, "form": JobFilterForm(request.GET), "presets": TIME_PRESETS}
-    try:
-        query = parse_list_query(request.GET)
-    except InvalidQuery as exc:
-        return render(request, "jobs/list.html", {**context, "error": exc, "rows": []}, status=400)
-    cached = cache.list_jobs(tenant, query)
-    rows = display.job_rows(slug, cached.document)
-    return render(request, "jobs/list.html", {**context, "query": query, "rows": rows, "cached": cached})
+    return render_job_list(request, tenant_for_user(request.user, slug), request.GET, _mode(request))
 
 
 @login_required
-@_upstream_errors_as_pages
+@embeddable
+@upstream_errors_as_pages
 def job_detail(request: HttpRequest, slug: str, job_type: str, job_id: str) -> HttpResponse:
-    tenant = tenant_for_user(request.user, slug)
-    cached = cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id))
-    detail = display.job_detail(slug, cached.document)
+    return render_job_detail(request, tenant_for_user(request.user, slug), job_type, job_id, _mode(request))
+
+
+def render_job_list(request: HttpRequest, tenant: Tenant, params: QueryDict, mode: Mode) -> HttpResponse:
+    context: dict[str, Any] = {
+        "tenant": tenant,
+        "form": JobFilterForm(params),
+        "presets": TIME_PRESETS,
+        "mode": mode,
+        "rows": [],
+    }
+    try:
+        query = parse_list_query(params)
+    except InvalidQuery as exc:
+        return render(request, "jobs/list.html", {**context, "error": exc}, status=400)
+    cached = cache.list_jobs(tenant, query)
+    rows = display.job_rows(tenant.slug, cached.document, link_suffix=mode.suffix, linked=not mode.token)
     return render(
-        request, "jobs/detail.html", {"tenant": tenant, "detail": detail, "job": detail.row, "cached": cached}
+        request,
+        "jobs/list.html",
+        {
+            **context,
+            "query": query,
+            "rows": rows,
+            "cached": cached,
+            "permalink": request.build_absolute_uri(_list_url(tenant, display.frozen_query(query), mode)),
+            "preset_links": [
+                (label, _list_url(tenant, query, mode, createdAfter=spec)) for label, spec in TIME_PRESETS
+            ],
+            "ws_url": _ws_url(tenant, mode),
+        },
     )
 
 
+def render_job_detail(request: HttpRequest, tenant: Tenant, job_type: str, job_id: str, mode: Mode) -> HttpResponse:
+    cached = cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id))
+    detail = display.job_detail(tenant.slug, cached.document, link_suffix=mode.suffix, linked=not mode.token)
+    permalink = request.build_absolute_uri(display.job_url(tenant.slug, job_type, job_id))
+    return render(
+        request,
+        "jobs/detail.html",
+        {
+            "tenant": tenant,
+            "detail": detail,
+            "job": detail.row,
+            "cached": cached,
+            "mode": mode,
+            "permalink": permalink,
+            "summary": display.summary(detail, permalink),
+            "ws_url": _ws_url(tenant, mode, type=job_type, id=job_id, children="true"),
+        },
+    )
+
+
+def _list_url(tenant: Tenant, query: ListQuery, mode: Mode, **override: str) -> str:
+    params = [(k, v) for k, v in query.to_params() if k not in override] + sorted(override.items())
+    if mode.embed and not mode.token:
+        params.append(("embed", "1"))
+    base = reverse("jobs:list", kwargs={"slug": tenant.slug})
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def _ws_url(tenant: Tenant, mode: Mode, **params: str) -> str:
+    if mode.token:
+        params["token"] = mode.token
+    base = f"/ws/t/{tenant.slug}/jobs/"
+    return f"{base}?{urlencode(params)}" if params else base
+
+
 @login_required
-@_upstream_errors_as_pages
+@embeddable
+@upstream_errors_as_pages
 def job_log(request: HttpRequest, slug: str, job_type: str, job_id: str) -> HttpResponse:
     """The whole build log as plain text: the detail page shows only its head and tail."""
     tenant = tenant_for_user(request.user, slug)
@@ -94,10 +167,12 @@ def job_log(request: HttpRequest, slug: str, job_type: str, job_id: str) -> Http
 
 
 @login_required
-@_upstream_errors_as_pages
+@embeddable
+@upstream_errors_as_pages
 def job_row(request: HttpRequest, slug: str, job_type: str, job_id: str) -> HttpResponse:
     """One row of the list, for live updates to insert a job the page has not seen yet."""
     tenant = tenant_for_user(request.user, slug)
     cached = cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id))
-    row = display.job_detail(slug, cached.document).row
-    return render(request, "jobs/partials/job_row.html", {"tenant": tenant, "row": row})
+    mode = _mode(request)
+    row = display.job_detail(slug, cached.document, link_suffix=mode.suffix).row
+    return render(request, "jobs/partials/job_row.html", {"tenant": tenant, "row": row, "mode": mode})

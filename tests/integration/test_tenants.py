@@ -82,9 +82,8 @@ def test_login_keeps_next_with_its_query_string(
 
 
 def test_a_non_member_gets_404_for_the_tenants_urls(
-    make_tenant: Callable[..., Tenant], make_user: Callable[..., User], login: Callable[[User], Client]
+    acme: Tenant, globex: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]
 ) -> None:
-    acme, globex = make_tenant("acme"), make_tenant("globex")
     client = login(make_user("alice", acme))
     assert client.get("/t/acme/jobs/").status_code == 200
     assert client.get("/t/globex/jobs/").status_code == 404

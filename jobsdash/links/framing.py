@@ -1,0 +1,79 @@
+"""Who may frame which page, and cookies that work inside a cross-site iframe.
+
+- Pages marked `@embeddable` (job list and detail, signed links) may be framed by this site and
+  the origins of JOBSDASH_FRAME_ANCESTORS; every other page by this site only; the login and admin
+  pages by nobody. CSP `frame-ancestors` says it to current browsers, X-Frame-Options to old ones.
+- JOBSDASH_COOKIE_PARTITIONED adds the `Partitioned` attribute (CHIPS) to the session and CSRF
+  cookies, which Django 5.2 cannot set: a browser blocking third-party cookies then keeps one
+  session per embedding site instead of none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from http.cookies import Morsel
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
+
+_NEVER_FRAMED = ("/accounts/", "/admin/")
+
+
+def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Let the configured portals frame this view's pages."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response.embeddable = True  # type: ignore[attr-defined]
+        return response
+
+    return wrapper
+
+
+class FramingPolicyMiddleware:
+    """Sets frame-ancestors (through django-csp) and X-Frame-Options per page. Sits below
+    CSPMiddleware and XFrameOptionsMiddleware in MIDDLEWARE so they see what it decided."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(_NEVER_FRAMED):
+            response._csp_replace = {"frame-ancestors": ["'none'"]}  # type: ignore[attr-defined]
+            response["X-Frame-Options"] = "DENY"
+        elif getattr(response, "embeddable", False):
+            response._csp_replace = {"frame-ancestors": ["'self'", *settings.FRAME_ANCESTORS]}  # type: ignore[attr-defined]
+            if settings.FRAME_ANCESTORS:
+                response.xframe_options_exempt = True  # type: ignore[attr-defined]
+            else:
+                response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+
+class PartitionedCookieMiddleware:
+    """Adds `Partitioned` to the session and CSRF cookies when JOBSDASH_COOKIE_PARTITIONED is on."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.COOKIE_PARTITIONED:
+            for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+                if name in response.cookies:
+                    _partition(response.cookies[name])
+        return response
+
+
+def _partition(morsel: Morsel[str]) -> None:
+    # http.cookies knows `Partitioned` only from Python 3.14; teach this one morsel the flag.
+    morsel._reserved = {**Morsel._reserved, "partitioned": "Partitioned"}  # type: ignore[attr-defined]
+    morsel._flags = Morsel._flags | {"partitioned"}  # type: ignore[attr-defined]
+    dict.__setitem__(morsel, "partitioned", True)

@@ -1,0 +1,33 @@
+"""Open Graph / Twitter titles for links pasted into chats, built from the URL alone.
+
+Chat tools fetch a pasted link without a session and land on the login page; its preview must
+say what the link is without revealing anything from Waylay, so only the URL is read.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from django import template
+from django.urls import Resolver404, resolve
+
+from jobsdash.waylay.queries import JOB_TYPES
+
+register = template.Library()
+
+
+@register.simple_tag
+def link_preview_title(next_url: str) -> str:
+    try:
+        parts = urlsplit(next_url or "")
+        match = resolve(parts.path)
+    except (Resolver404, ValueError):
+        return "jobsdash"
+    slug = match.kwargs.get("slug", "")
+    if match.view_name == "jobs:detail" and match.kwargs.get("job_type") in JOB_TYPES:
+        job_id = unquote(match.kwargs["job_id"])
+        short = job_id if len(job_id) <= 12 else f"{job_id[:8]}…"
+        return f"{match.kwargs['job_type']} job {short} · {slug}"
+    if match.view_name == "jobs:list":
+        return f"jobs · {slug}"
+    return "jobsdash"

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from jobsdash.links import views
+
+app_name = "links"
+
+urlpatterns = [
+    path("e/<str:token>/", views.open_link, name="open"),
+    path("e/<str:token>/row/<str:job_type>/<str:job_id>/", views.link_row, name="row"),
+    path("t/<slug:slug>/links/", views.create, name="create"),
+    path("t/<slug:slug>/links/<int:pk>/", views.show, name="show"),
+]
