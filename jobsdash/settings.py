@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "jobsdash.waylay",
     "jobsdash.simulator",
     "jobsdash.jobs",
+    "jobsdash.links",
     "jobsdash.live",
     "jobsdash.ops",
 ]
@@ -126,12 +127,16 @@ MIDDLEWARE = [
     "jobsdash.ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above the middleware that set cookies, so that it sees them on the way out.
+    "jobsdash.links.framing.PartitionedCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "jobsdash.links.framing.FramingPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "jobsdash.urls"
@@ -229,7 +234,37 @@ SECURE_HSTS_SECONDS = env_int("JOBSDASH_HSTS_SECONDS", 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Probes and scrapers speak plain HTTP to the process directly.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-X_FRAME_OPTIONS = "DENY"
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# Content-Security-Policy of every page: no inline script or style, nothing from other origins.
+# frame-ancestors is set per page by jobsdash.links.framing (embeddable pages add FRAME_ANCESTORS).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}
+
+# Cookies inside a cross-site iframe (a portal embedding the pages) need SameSite=None, which
+# browsers accept only with Secure (HTTPS); Partitioned (CHIPS) keeps them working where
+# third-party cookies are blocked. Signed embed links need no cookie at all.
+COOKIE_SAMESITE = env_str("JOBSDASH_COOKIE_SAMESITE", "Lax").capitalize()
+if COOKIE_SAMESITE not in ("Lax", "Strict", "None"):
+    raise ImproperlyConfigured(f"JOBSDASH_COOKIE_SAMESITE must be Lax, Strict or None, got {COOKIE_SAMESITE!r}")
+if COOKIE_SAMESITE == "None" and not SESSION_COOKIE_SECURE:
+    raise ImproperlyConfigured("JOBSDASH_COOKIE_SAMESITE=None needs secure cookies (JOBSDASH_SECURE_COOKIES=true)")
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
+COOKIE_PARTITIONED = env_bool("JOBSDASH_COOKIE_PARTITIONED", False)
+if COOKIE_PARTITIONED and not SESSION_COOKIE_SECURE:
+    raise ImproperlyConfigured("JOBSDASH_COOKIE_PARTITIONED needs secure cookies (JOBSDASH_SECURE_COOKIES=true)")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -21,6 +21,7 @@ urlpatterns = [
     path("t/<slug:slug>/jobs/", include("jobsdash.jobs.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("jobsdash.jobs.api_urls")),
+    path("", include("jobsdash.links.urls")),
 ]
 
 # The benchmark's ceiling view (manage.py bench): never in a production URL map.
