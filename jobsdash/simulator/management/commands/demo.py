@@ -14,12 +14,13 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -38,6 +39,16 @@ DEMO_TENANTS = [
     ("demo-ops", "Demo ops (token auth)", "demo-ops-key", AuthMode.TOKEN),
 ]
 START_TIMEOUT = 60.0
+
+
+class _Interrupted(Exception):
+    """Ctrl-C while starting up."""
+
+
+def _drain(pipe: IO[bytes]) -> None:
+    for line in pipe:
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
 
 
 class Command(BaseCommand):
@@ -70,6 +81,8 @@ class Command(BaseCommand):
             )
             sys.stdout.flush()
             self._wait()
+        except _Interrupted:
+            pass
         finally:
             self._stop_children()
             for signum, handler in previous.items():
@@ -85,7 +98,7 @@ class Command(BaseCommand):
 
     def _start_simulator(self, rate: float, seed: int, secrets_by_slug: dict[str, str]) -> str:
         args = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "simulator", "--port", "0"]
-        args += ["--rate", str(rate), "--seed", str(seed), "--keepalive", "10"]
+        args += ["--rate", str(rate), "--seed", str(seed), "--keepalive", "10", "--exit-with-parent"]
         for slug, _name, key, _mode in DEMO_TENANTS:
             args += ["--tenant", f"{slug}:{key}:{secrets_by_slug[slug]}"]
         process = self._spawn(args, stdout=subprocess.PIPE)
@@ -98,7 +111,11 @@ class Command(BaseCommand):
             if ready:
                 line = process.stdout.readline().decode(errors="replace")
                 if "listening on " in line:
+                    # Whatever it prints later must not fill the pipe and stall it.
+                    threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
                     return line.split("listening on ", 1)[1].split()[0]
+        if self._stopping:
+            raise _Interrupted
         raise CommandError("the simulator did not start")
 
     @transaction.atomic
@@ -127,8 +144,9 @@ class Command(BaseCommand):
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.2)
-        if not self._stopping:
-            raise CommandError(f"the dashboard did not answer on {url} within {START_TIMEOUT:g}s")
+        if self._stopping:
+            raise _Interrupted
+        raise CommandError(f"the dashboard did not answer on {url} within {START_TIMEOUT:g}s")
 
     def _wait(self) -> None:
         while not self._stopping:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -25,6 +26,16 @@ def _tenant(text: str) -> TenantConfig:
         raise CommandError(f"--tenant must be SLUG:KEY:SECRET, got {text.split(':', 1)[0]}:...") from None
 
 
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """A killed test run or demo never tears its children down; notice being orphaned instead."""
+    while True:  # no event reports a parent's death: poll
+        await asyncio.sleep(0.5)
+        if os.getppid() != parent:
+            break
+    logger.warning("the simulator's parent process %s is gone; stopping", parent)
+    stop.set()
+
+
 class Command(BaseCommand):
     help = (
         "Run a simulated Waylay registry jobs API (list, get, SSE events, tokens) for the given "
@@ -41,6 +52,11 @@ class Command(BaseCommand):
         parser.add_argument("--keepalive", type=float, default=15.0, help="Seconds between SSE keep-alives.")
         parser.add_argument("--token-lifetime", type=int, default=3600, help="Seconds a token is valid.")
         parser.add_argument("--history", type=int, default=1000, help="Events kept per tenant for Last-Event-ID.")
+        parser.add_argument(
+            "--exit-with-parent",
+            action="store_true",
+            help="Stop when the process that started this one dies (test runs, the demo).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenants = [_tenant(text) for text in options["tenant"]]
@@ -56,9 +72,9 @@ class Command(BaseCommand):
             token_lifetime=options["token_lifetime"],
             history=options["history"],
         )
-        asyncio.run(self._serve(config, options["host"], options["port"]))
+        asyncio.run(self._serve(config, options["host"], options["port"], options["exit_with_parent"]))
 
-    async def _serve(self, config: SimulatorConfig, host: str, port: int) -> None:
+    async def _serve(self, config: SimulatorConfig, host: str, port: int, exit_with_parent: bool) -> None:
         app = build_app(config)
         server = Server(app, host, port)
         await server.start()
@@ -72,7 +88,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Waylay simulator listening on {config.base_url} (tenants: {slugs})")
         sys.stdout.flush()
         serving = asyncio.ensure_future(server.serve_forever())
+        if exit_with_parent:
+            watch = asyncio.ensure_future(_watch_parent(os.getppid(), stop))
         await stop.wait()
+        if exit_with_parent:
+            watch.cancel()
         await server.close()
         await app.simulator.stop()
         serving.cancel()
