@@ -1,0 +1,70 @@
+// The job page, live: the state follows the job's events, a timeline lists them (its children's
+// too), and when the job finishes the page's facts are refreshed from the server.
+
+import { connectLive } from "./live.js";
+
+const FINISHED = new Set(["completed", "failed"]);
+const article = document.querySelector("article.job-detail");
+const timeline = document.getElementById("timeline");
+
+function shortId(id) {
+  return id.length <= 12 ? id : `${id.slice(0, 8)}…`;
+}
+
+function setState(state) {
+  article.dataset.state = state;
+  const badge = article.querySelector("h1 .badge");
+  if (badge) {
+    badge.textContent = state;
+    badge.dataset.state = state;
+    badge.className = `badge state-${state}`;
+  }
+}
+
+function addToTimeline(frame) {
+  const job = frame.data.job;
+  const item = document.createElement("li");
+  const when = document.createElement("time");
+  const at = new Date(frame.data.timestamp || Date.now());
+  when.dateTime = at.toISOString();
+  when.textContent = at.toLocaleTimeString();
+  const what = document.createElement("span");
+  const own = job.id === article.dataset.jobId && job.type === article.dataset.jobType;
+  what.textContent = ` ${frame.event} · ${own ? "this job" : `${job.type} ${shortId(job.id)}`}`;
+  item.append(when, what);
+  item.dataset.event = frame.event;
+  item.classList.add("changed");
+  timeline.append(item);
+  timeline.closest("section").hidden = false;
+}
+
+async function refresh() {
+  const answer = await fetch(window.location.href, { credentials: "same-origin" });
+  if (!answer.ok) return;
+  const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+  const fresh = page.querySelector("article.job-detail");
+  if (fresh) article.replaceChildren(...fresh.childNodes);
+  article.dataset.state = fresh ? fresh.dataset.state : article.dataset.state;
+}
+
+function onEvent(frame) {
+  if (!frame.data || typeof frame.data !== "object" || !frame.data.job) return;
+  addToTimeline(frame);
+  const job = frame.data.job;
+  if (job.id === article.dataset.jobId && job.type === article.dataset.jobType) {
+    setState(frame.event);
+    if (FINISHED.has(frame.event)) refresh();
+  }
+}
+
+if (article && article.dataset.ws && FINISHED.has(article.dataset.state) && !article.dataset.hasChildren) {
+  const indicator = document.getElementById("live-status");
+  indicator.dataset.state = "finished";
+  indicator.querySelector(".live-label").textContent = "Job finished";
+} else if (article && article.dataset.ws) {
+  connectLive(article.dataset.ws, {
+    onEvent,
+    onReload: refresh,
+    indicator: document.getElementById("live-status"),
+  });
+}

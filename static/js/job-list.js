@@ -1,0 +1,123 @@
+// The job list, live: new jobs appear at the top, state badges and counts change in place,
+// changed rows flash briefly. "Pause live updates" holds events until it is switched off.
+
+import { connectLive } from "./live.js";
+
+const JOB_EVENTS = new Set(["active", "completed", "failed", "delayed", "waiting", "waiting-children"]);
+const FINISHED = new Set(["completed", "failed"]);
+
+const table = document.getElementById("job-table");
+const pauseToggle = document.getElementById("pause-live");
+const held = [];
+
+function words(value) {
+  return value ? value.split(" ").filter(Boolean) : [];
+}
+
+function matchesFilter(job, functionType, state) {
+  const types = words(table.dataset.types);
+  const states = words(table.dataset.states);
+  const functionTypes = words(table.dataset.functionTypes);
+  if (types.length && !types.includes(job.type)) return false;
+  if (states.length && !states.includes(state)) return false;
+  if (functionTypes.length && !functionTypes.includes(functionType)) return false;
+  return table.dataset.createdBefore !== "true"; // a window ending in the past gets no new jobs
+}
+
+function rowOf(job) {
+  for (const row of table.tBodies[0].rows) {
+    if (row.dataset.jobId === job.id && row.dataset.jobType === job.type) return row;
+  }
+  return null;
+}
+
+function flash(row) {
+  row.classList.remove("changed");
+  void row.offsetWidth; // restart the animation
+  row.classList.add("changed");
+}
+
+function updateCount() {
+  const count = table.tBodies[0].querySelectorAll("tr.job-row").length;
+  const caption = table.querySelector("caption .count");
+  if (caption) caption.textContent = `${count} job${count === 1 ? "" : "s"}`;
+  const empty = table.tBodies[0].querySelector("tr.empty");
+  if (empty && count) empty.remove();
+  document.dispatchEvent(new CustomEvent("jobsdash:rows-changed"));
+}
+
+async function fetchRow(job) {
+  const url = table.dataset.rowUrl.replace("TYPE", encodeURIComponent(job.type)).replace("ID", encodeURIComponent(job.id));
+  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+  if (!answer.ok) return null;
+  const template = document.createElement("template");
+  template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
+  return template.content.querySelector("tr.job-row");
+}
+
+function setState(row, state) {
+  row.dataset.state = state;
+  const badge = row.querySelector(".badge");
+  badge.textContent = state;
+  badge.dataset.state = state;
+  badge.className = `badge state-${state}`;
+}
+
+async function apply(frame) {
+  if (!JOB_EVENTS.has(frame.event) || !frame.data || !frame.data.job) return;
+  const job = frame.data.job;
+  const functionType = frame.data.function ? frame.data.function.functionType : undefined;
+  let row = rowOf(job);
+  if (!row && !matchesFilter(job, functionType, frame.event)) return;
+  if (!row || FINISHED.has(frame.event)) {
+    const fresh = await fetchRow(job);
+    if (fresh) {
+      row = rowOf(job); // it may have arrived while fetching
+      if (row) row.replaceWith(fresh);
+      else table.tBodies[0].prepend(fresh);
+      row = fresh;
+    }
+  }
+  if (!row) return;
+  if (row.dataset.state !== frame.event) setState(row, frame.event);
+  flash(row);
+  updateCount();
+}
+
+// Events are applied one after the other, in the order of their seq, even when a row is fetched.
+let applying = Promise.resolve();
+
+function enqueue(frame) {
+  applying = applying.then(() => apply(frame)).catch((error) => console.warn("jobsdash: live update failed", error));
+}
+
+function showHeld() {
+  const counter = document.getElementById("held-count");
+  if (counter) counter.textContent = held.length ? `(${held.length} update${held.length === 1 ? "" : "s"} held)` : "";
+}
+
+function onEvent(frame) {
+  if (pauseToggle && pauseToggle.checked) {
+    held.push(frame);
+    showHeld();
+  } else {
+    enqueue(frame);
+  }
+}
+
+if (table && table.dataset.ws) {
+  connectLive(table.dataset.ws, {
+    onEvent,
+    onReload: () => window.location.reload(),
+    indicator: document.getElementById("live-status"),
+  });
+  if (pauseToggle) {
+    pauseToggle.hidden = false;
+    pauseToggle.closest("label").hidden = false;
+    pauseToggle.addEventListener("change", () => {
+      if (pauseToggle.checked) return;
+      while (held.length) enqueue(held.shift());
+      showHeld();
+    });
+  }
+}

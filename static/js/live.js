@@ -1,0 +1,119 @@
+// Live job events over the dashboard's websocket (frames: see DESIGN.md, "Websocket frames").
+//
+// connectLive(url, {onEvent, onReload, indicator}) keeps one socket open: it reconnects with
+// exponential backoff and jitter, asks for what it missed with `since=<last seq>`, closes while
+// the tab is hidden and catches up when it is shown again, and stops for good after `close`.
+
+const BACKOFF_FIRST_MS = 1000;
+const BACKOFF_MAX_MS = 30000;
+const HIDDEN_GRACE_MS = 10000;
+
+function timeOfDay(date) {
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function showState(indicator, state, since) {
+  if (!indicator) return;
+  indicator.dataset.state = state;
+  const label = indicator.querySelector(".live-label") || indicator;
+  if (state === "live") label.textContent = "Live";
+  else if (state === "reconnecting") label.textContent = "Reconnecting…";
+  else if (state === "paused") label.textContent = "Paused (tab hidden)";
+  else if (state === "finished") label.textContent = "Job finished";
+  else if (state === "unauthorized") label.textContent = "Waylay rejected the credentials";
+  else label.textContent = `Offline since ${timeOfDay(since)}`;
+}
+
+function withSince(url, seq) {
+  const target = new URL(url, window.location.href);
+  target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
+  if (seq !== null) target.searchParams.set("since", String(seq));
+  return target.toString();
+}
+
+export function connectLive(url, { onEvent, onReload = () => {}, indicator = null }) {
+  let socket = null;
+  let lastSeq = null;
+  let attempt = 0;
+  let retryTimer = null;
+  let hiddenTimer = null;
+  let finished = false;
+  let offlineSince = null;
+
+  function schedule() {
+    if (finished || document.hidden) return;
+    offlineSince = offlineSince || new Date();
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+    attempt += 1;
+    showState(indicator, attempt > 3 ? "offline" : "reconnecting", offlineSince);
+    retryTimer = setTimeout(open, delay);
+  }
+
+  function handle(frame) {
+    if (typeof frame.seq === "number") {
+      if (lastSeq !== null && frame.seq <= lastSeq) return; // already seen (catch-up overlap)
+      lastSeq = frame.seq;
+    }
+    if (frame.event === "status") {
+      const upstream = frame.data && frame.data.upstream;
+      showState(indicator, upstream === "connected" ? "live" : upstream, offlineSince || new Date());
+      return;
+    }
+    if (frame.event === "reload") {
+      if (frame.data && typeof frame.data.seq === "number") lastSeq = frame.data.seq;
+      onReload();
+      return;
+    }
+    if (frame.event === "close") {
+      finished = true;
+      showState(indicator, "finished");
+    }
+    onEvent(frame);
+  }
+
+  function open() {
+    retryTimer = null;
+    socket = new WebSocket(withSince(url, lastSeq));
+    socket.addEventListener("open", () => {
+      attempt = 0;
+      offlineSince = null;
+      showState(indicator, "live");
+    });
+    socket.addEventListener("message", (message) => {
+      try {
+        handle(JSON.parse(message.data));
+      } catch (error) {
+        console.warn("jobsdash: ignored a frame", error);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      socket = null;
+      if (finished || event.code === 1000) {
+        finished = finished || event.code === 1000;
+        return;
+      }
+      schedule();
+    });
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) {
+      hiddenTimer = setTimeout(() => {
+        if (socket) socket.close(4000, "tab hidden");
+        showState(indicator, "paused");
+      }, HIDDEN_GRACE_MS);
+    } else {
+      clearTimeout(hiddenTimer);
+      if (!socket && !retryTimer && !finished) open();
+    }
+  });
+
+  open();
+  return {
+    close() {
+      finished = true;
+      clearTimeout(retryTimer);
+      if (socket) socket.close(1000);
+    },
+  };
+}

@@ -1,0 +1,53 @@
+"""In headless Chromium: the job list shows a new job and its state changes without a reload."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Dashboard, log_in
+from tests.fixtures.simulator import Simulator
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_new_job_appears_and_changes_state_without_a_reload(page: Page, dashboard: Dashboard, sim: Simulator) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/?type=build")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    page.evaluate("window.__notReloaded = true")
+    rows_before = page.locator("tr.job-row").count()
+
+    job = sim.create_job("acme", "build")
+    sim.advance("acme", "build", job["id"], to="active")
+    row = page.locator(f'tr.job-row[data-job-id="{job["id"]}"]')
+    expect(row).to_have_attribute("data-state", "active")
+    expect(page.locator("tr.job-row").first).to_have_attribute("data-job-id", job["id"])
+    expect(page.locator("#job-table caption .count")).to_have_text(f"{rows_before + 1} jobs")
+
+    sim.advance("acme", "build", job["id"], to="completed")
+    expect(row.locator(".badge")).to_have_text("completed")
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_jobs_outside_the_filter_do_not_appear(page: Page, dashboard: Dashboard, sim: Simulator) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/?type=deploy")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    build = sim.create_job("acme", "build")
+    deploy = sim.create_job("acme", "deploy")
+    sim.advance("acme", "build", build["id"], to="active")
+    sim.advance("acme", "deploy", deploy["id"], to="active")
+    expect(page.locator(f'tr.job-row[data-job-id="{deploy["id"]}"]')).to_have_count(1)
+    expect(page.locator(f'tr.job-row[data-job-id="{build["id"]}"]')).to_have_count(0)
+
+
+def test_pausing_holds_updates_until_resumed(page: Page, dashboard: Dashboard, sim: Simulator) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    page.get_by_label("Pause live updates").check()
+    job = sim.create_job("acme", "scale")
+    sim.advance("acme", "scale", job["id"], to="active")
+    expect(page.locator("#held-count")).to_have_text("(1 update held)")
+    row = page.locator(f'tr.job-row[data-job-id="{job["id"]}"]')
+    expect(row).to_have_count(0)
+    page.get_by_label("Pause live updates").uncheck()
+    expect(row).to_have_attribute("data-state", "active")
