@@ -86,7 +86,7 @@ def make_tenant(server: ScriptedServer) -> Tenant:
 
 async def collect(tenant: Tenant, **kwargs: object) -> list[Event]:
     events = []
-    async with contextlib.aclosing(stream_events(tenant, **kwargs)) as stream:
+    async with asyncio.timeout(5), contextlib.aclosing(stream_events(tenant, **kwargs)) as stream:
         async for event in stream:
             events.append(event)
     return events
