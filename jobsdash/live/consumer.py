@@ -1,7 +1,9 @@
 """The websocket consumer of `/ws/t/<slug>/jobs/?type=&id=&children=&since=`: live job events.
 
-Only logged-in members of the tenant connect; bad parameters are refused too (both before accept,
-so the handshake fails: the browser sees a 403). Query parameters, each optional (empty = absent):
+Only logged-in members of the tenant connect, or holders of a signed embed link (`token=`) asking
+for nothing beyond the link's tenant and scope (a list link's sockets get only its filter's jobs);
+bad parameters are refused too (both before accept, so the handshake fails: the browser sees a
+403). Query parameters, each optional (empty = absent):
 `type` (EJobType), `id` (a job id), `children` (`true`/`false`), `since` (a `seq` the browser has).
 
 Frames, server to browser, JSON text (DESIGN.md, "Websocket frames"):
@@ -21,15 +23,19 @@ Messages from the browser are not used: they are read and ignored.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
-from jobsdash.live.relay import CLOSE_TOO_SLOW, StreamKey, Subscription, get_relay
+from jobsdash.links.grants import Grant, LinkRefused, aresolve
+from jobsdash.live.relay import CLOSE_TOO_SLOW, Frame, StreamKey, Subscription, get_relay
 from jobsdash.tenants.access import atenant_for_user
+from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import validate_job_id, validate_job_type
 
@@ -46,24 +52,25 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = "jobsdash.live.none"
 
     subscription: Subscription | None = None
+    grant: Grant | None = None
     writer: asyncio.Task[None] | None = None
     closing: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.incoming: list[float] = []
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close()
-            return
         try:
             job_type, job_id, children, since = parse_query(self.scope.get("query_string", b""))
+            token = parse_token(self.scope.get("query_string", b""))
         except InvalidQuery as exc:
             logger.info("refused a websocket: %s", exc)
             await self.close()
             return
-        try:
-            tenant = await atenant_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
-        except Http404:
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        if token is not None:
+            tenant = await self._tenant_of_link(token, slug, job_type, job_id, children)
+        else:
+            tenant = await self._tenant_of_member(slug)
+        if tenant is None:
             await self.close()
             return
         await self.accept()
@@ -77,9 +84,35 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             return
         self.writer = asyncio.create_task(self._write(self.subscription))
 
+    async def _tenant_of_member(self, slug: str) -> Tenant | None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return None
+        try:
+            return await atenant_for_user(user, slug)
+        except Http404:
+            return None
+
+    async def _tenant_of_link(
+        self, token: str, slug: str, job_type: str | None, job_id: str | None, children: bool
+    ) -> Tenant | None:
+        """A signed embed link: its tenant, if the socket asks for nothing beyond the link's scope."""
+        try:
+            grant = await aresolve(token)
+        except LinkRefused as refused:
+            logger.info("refused a websocket with a signed link: %s", refused.reason)
+            return None
+        if grant.tenant.slug != slug or not grant.allows_stream(job_type, job_id, children):
+            logger.info("refused a websocket outside its signed link's scope")
+            return None
+        self.grant = grant
+        return grant.tenant
+
     async def _write(self, subscription: Subscription) -> None:
         while True:
             frame = await subscription.get()
+            if self.grant is not None and frame.seq is not None and not self.grant.allows_event(_data_of(frame)):
+                continue  # a job outside the signed link's filter
             await self.send(text_data=frame.text)
             if frame.event == "close":
                 await self.close(code=1000)
@@ -107,6 +140,21 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         if self.subscription is not None:
             get_relay().unsubscribe(self.subscription)
             self.subscription = None
+
+
+def parse_token(raw: bytes) -> str | None:
+    """The signed embed link token of a websocket URL (`token=`), if any."""
+    values = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=10).get("token", [])
+    if len(values) > 1:
+        raise InvalidQuery("token", "given more than once")
+    return values[0] if values else None
+
+
+def _data_of(frame: Frame) -> Any:
+    try:
+        return json.loads(frame.text).get("data")
+    except (ValueError, AttributeError):
+        return None
 
 
 def parse_query(raw: bytes) -> tuple[str | None, str | None, bool, int | None]:

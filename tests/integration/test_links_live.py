@@ -1,0 +1,68 @@
+"""Signed embed links on the websocket: live updates within the link's scope, nothing beyond it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from jobsdash.links.grants import create_link, token_for
+from jobsdash.links.models import EmbedLink
+from jobsdash.waylay.queries import parse_list_query
+from tests.integration.test_live_consumer import _stop_relay, events, fast_live, frame, on_sim, open_socket
+
+__all__ = ["_stop_relay", "fast_live"]  # the live tests' autouse fixtures apply here too
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@sync_to_async
+def _token(tenant: Any, **scope: Any) -> str:
+    return token_for(create_link(tenant, None, lifetime=timedelta(hours=1), **scope))
+
+
+async def test_a_job_link_streams_that_job_and_refuses_other_scopes(sim: Any, acme: Any, globex: Any) -> None:
+    job = await on_sim(sim.create_job, "acme", "build")
+    token = await _token(acme, scope=EmbedLink.Scope.JOB, job_type="build", job_id=job["id"])
+    for query, slug in [
+        (f"token={token}", "acme"),  # the whole tenant
+        (f"token={token}&type=build&id=other", "acme"),  # another job
+        (f"token={token}&type=build&id={job['id']}", "globex"),  # another tenant
+        (f"token={token[:-2]}xx&type=build&id={job['id']}", "acme"),  # tampered
+    ]:
+        socket, accepted = await open_socket(None, query, slug=slug)
+        assert not accepted, query
+    socket, accepted = await open_socket(None, f"token={token}&type=build&id={job['id']}&children=true")
+    assert accepted
+    assert (await frame(socket))["data"] == {"upstream": "connected"}
+    await on_sim(sim.advance, "acme", "build", job["id"], to="active")
+    (active,) = await events(socket, 1)
+    assert (active["event"], active["data"]["job"]["id"]) == ("active", job["id"])
+    await socket.disconnect()
+
+
+async def test_a_list_link_gets_only_its_filters_jobs(sim: Any, acme: Any) -> None:
+    token = await _token(acme, scope=EmbedLink.Scope.LIST, query=parse_list_query({"type": ["deploy"]}))
+    refused, accepted = await open_socket(None, f"token={token}&type=build")
+    assert not accepted
+    socket, accepted = await open_socket(None, f"token={token}")
+    assert accepted
+    await frame(socket)  # status
+    build = await on_sim(sim.create_job, "acme", "build")
+    deploy = await on_sim(sim.create_job, "acme", "deploy")
+    await on_sim(sim.advance, "acme", "build", build["id"], to="active")
+    await on_sim(sim.advance, "acme", "deploy", deploy["id"], to="active")
+    (first,) = await events(socket, 1)
+    assert first["data"]["job"] == {"type": "deploy", "id": deploy["id"]}
+    await socket.disconnect()
+
+
+async def test_an_expired_or_revoked_link_cannot_open_a_socket(sim: Any, acme: Any) -> None:
+    token = await _token(acme, scope=EmbedLink.Scope.LIST, query=parse_list_query({}))
+    await EmbedLink.objects.aupdate(revoked_at=timezone.now())
+    assert not (await open_socket(None, f"token={token}"))[1]
+    await EmbedLink.objects.aupdate(revoked_at=None, expires_at=timezone.now() - timedelta(seconds=1))
+    assert not (await open_socket(None, f"token={token}"))[1]
