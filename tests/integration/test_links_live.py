@@ -46,7 +46,7 @@ async def test_a_job_link_streams_that_job_and_refuses_other_scopes(sim: Any, ac
 
 async def test_a_list_link_gets_only_its_filters_jobs(sim: Any, acme: Any) -> None:
     token = await _token(acme, scope=EmbedLink.Scope.LIST, query=parse_list_query({"type": ["deploy"]}))
-    refused, accepted = await open_socket(None, f"token={token}&type=build")
+    _, accepted = await open_socket(None, f"token={token}&type=build")
     assert not accepted
     socket, accepted = await open_socket(None, f"token={token}")
     assert accepted
