@@ -41,7 +41,20 @@ class ScriptedServer:
     client_gone: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
+    handlers: set[asyncio.Task[None]] = field(default_factory=set)
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        try:
+            await self._answer(reader, writer)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.requests.append((await reader.readuntil(b"\r\n\r\n")).decode("latin-1"))
         script = self.script
         writer.write(
@@ -62,7 +75,6 @@ class ScriptedServer:
                 self.client_gone.set()
             reading.cancel()
             releasing.cancel()
-        writer.close()
 
 
 @pytest.fixture
@@ -74,6 +86,7 @@ async def server() -> AsyncIterator[ScriptedServer]:
     yield scripted
     scripted.release.set()
     await client.aclose_clients()
+    await asyncio.gather(*scripted.handlers, return_exceptions=True)
     listener.close()
     await listener.wait_closed()
 
