@@ -21,7 +21,7 @@ from jobsdash.simulator import control
 from jobsdash.simulator import jobs as jobmod
 from jobsdash.simulator.queries import ALL_JOB_TYPES, QueryError, parse_bool, parse_list_query
 from jobsdash.simulator.server import AbortConnection
-from jobsdash.simulator.world import ControlError, Simulator, SimulatorConfig, Stream
+from jobsdash.simulator.world import ControlError, Event, Simulator, SimulatorConfig, Stream
 
 logger = logging.getLogger(__name__)
 
@@ -258,8 +258,10 @@ class SimulatorApp:
         children = parse_bool("children", request.param("children"))
         stream = Stream(slug, job_type, request.param("id") or None, children, request.headers.get("last-event-id"))
         sim.open_stream(stream)
+        # Taken in the same step as the registration: an event is either replayed or queued, never both.
+        backlog = sim.replay(stream, int(stream.last_event_id)) if (stream.last_event_id or "").isdigit() else []
         try:
-            await _stream(sim, stream, receive, send)
+            await _stream(sim, stream, backlog, receive, send)
         finally:
             sim.close_stream(stream)
 
@@ -290,7 +292,7 @@ def _frame(name: str, text: str) -> bytes:
     return f"event: {name}\ndata: {text}\n\n".encode()
 
 
-async def _stream(sim: Simulator, stream: Stream, receive: Receive, send: Send) -> None:
+async def _stream(sim: Simulator, stream: Stream, backlog: list[Event], receive: Receive, send: Send) -> None:
     """ack, replay after Last-Event-ID, then live events and keep-alives until the client goes,
     the stream's job finished (`close`), or a drop."""
 
@@ -302,12 +304,11 @@ async def _stream(sim: Simulator, stream: Stream, receive: Receive, send: Send) 
     await body(_frame("ack", f"Listening to job events of {filters}{' and their children' if stream.children else ''}"))
     if sim.faults.garbage and sim.faults.applies("events", stream.tenant):
         await body(b'event: completed\ndata: {"job": {"type": "build", "id": \n\n')
-    if stream.last_event_id is not None and stream.last_event_id.isdigit():
-        for event in sim.replay(stream, int(stream.last_event_id)):
-            await body(event.frame)
-            if stream.closes_on(event):
-                await body(_frame("close", "Job finished. Closing the stream."), more=False)
-                return
+    for event in backlog:
+        await body(event.frame)
+        if stream.closes_on(event):
+            await body(_frame("close", "Job finished. Closing the stream."), more=False)
+            return
     if stream.id is not None:
         job = sim.tenants[stream.tenant].find(stream.type, stream.id)
         if job is not None and job.finished:
