@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from jobsdash.jobs import cache, display
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
+from jobsdash.jobs.overview import overview
 from jobsdash.links.framing import embeddable
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.tenants.crypto import SecretUnreadable
@@ -112,6 +113,7 @@ def render_job_list(request: HttpRequest, tenant: Tenant, params: QueryDict, mod
             "query": query,
             "rows": rows,
             "cached": cached,
+            "overview": overview(rows, query),
             "permalink": request.build_absolute_uri(_list_url(tenant, display.frozen_query(query), mode)),
             "preset_links": [
                 (label, _list_url(tenant, query, mode, createdAfter=spec)) for label, spec in TIME_PRESETS
