@@ -10,7 +10,6 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
-
         from prometheus_client import disable_created_metrics
 
         from jobsdash.ops import metrics, throttle

@@ -44,6 +44,9 @@ DEFAULT_REDACTIONS: tuple[str, ...] = (
     r"""signature|sig)["']?\s*[=:]\s*["']?)[^\s"'&,;}]+""",
     # Credentials inside a URL: redis://:pw@host, postgres://user:pw@host.
     r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)",
+    # The token of a signed embed link in a URL path (/e/<token>/, /ws/e/<token>/): it is the
+    # credential, for whoever holds the link.
+    r"(/e/)[A-Za-z0-9_:.-]{16,}",
     # A JSON Web Token on its own.
     r"()\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
 )

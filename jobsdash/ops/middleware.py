@@ -30,6 +30,8 @@ _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # Probes and scrapers hit these every few seconds: their lines are DEBUG, not INFO.
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _MAX_QUERY = 1000
+# URL arguments that are credentials (the signed embed links /e/<token>/): masked in the logged path.
+_SECRET_KWARGS = ("token",)
 
 
 class RequestIdMiddleware:
@@ -73,9 +75,10 @@ def _begin(request: HttpRequest) -> tuple[float, object]:
 def _finish(request: HttpRequest, response: HttpResponseBase, started: float) -> None:
     response.headers.setdefault("X-Request-ID", request.request_id)  # type: ignore[attr-defined]
     match = request.resolver_match
+    path = _loggable_path(request)
     fields = {
         "method": request.method,
-        "path": request.path,
+        "path": path,
         "query": request.META.get("QUERY_STRING", "")[:_MAX_QUERY] or None,
         "status": response.status_code,
         "duration_ms": round((time.monotonic() - started) * 1000, 1),
@@ -83,7 +86,17 @@ def _finish(request: HttpRequest, response: HttpResponseBase, started: float) ->
         "tenant": match.kwargs.get("slug") if match else None,
     }
     level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
-    access_logger.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={"fields": fields})
+    access_logger.log(level, "%s %s %s", request.method, path, response.status_code, extra={"fields": fields})
+
+
+def _loggable_path(request: HttpRequest) -> str:
+    path = request.path
+    match = request.resolver_match
+    for name in _SECRET_KWARGS:
+        value = match.kwargs.get(name) if match else None
+        if value:
+            path = path.replace(str(value), "***")
+    return path
 
 
 def _user_id(request: HttpRequest) -> int | str | None:

@@ -37,6 +37,7 @@ def _through_filter(record: logging.LogRecord) -> str:
         ("connecting to %s", (f"redis://:{SECRET}@127.0.0.1:6379/0",), SECRET),
         ("connecting to %s", (f"postgres://jobsdash:{SECRET}@db/jobsdash",), SECRET),
         ("login with password=%s", (SECRET,), SECRET),
+        ("Not Found: %s", ("/e/eyJsIjoxLCJ0IjoxfQ:1tXyz9:AbCdEfGh_ij-kl/",), "eyJsIjoxLCJ0IjoxfQ:1tXyz9"),
     ],
 )
 def test_it_masks_credentials_in_messages_and_arguments(message: str, args: tuple, leaked: str) -> None:
