@@ -151,8 +151,9 @@ class Server:
                 except h11.LocalProtocolError:
                     logger.debug("could not answer a malformed request: %s", exc)
         except asyncio.CancelledError:
+            # Only close() cancels these tasks. Not re-raised: Python 3.11's start_server callback
+            # calls task.exception() on the cancelled task and logs a spurious error.
             writer.transport.abort()
-            raise
         finally:
             self._connections.discard(task)
             if not writer.transport.is_closing():
