@@ -21,6 +21,7 @@ from django.urls import reverse
 from jobsdash.jobs import cache, display
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
 from jobsdash.jobs.overview import overview
+from jobsdash.jobs.timezones import validate_tz
 from jobsdash.links.framing import embeddable
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.tenants.crypto import SecretUnreadable
@@ -81,6 +82,7 @@ def _mode(request: HttpRequest) -> Mode:
 @embeddable
 @upstream_errors_as_pages
 def job_list(request: HttpRequest, slug: str) -> HttpResponse:
+    validate_tz(request.GET.get("tz"))
     return render_job_list(request, tenant_for_user(request.user, slug), request.GET, _mode(request))
 
 
@@ -88,6 +90,7 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
 @embeddable
 @upstream_errors_as_pages
 def job_detail(request: HttpRequest, slug: str, job_type: str, job_id: str) -> HttpResponse:
+    validate_tz(request.GET.get("tz"))
     return render_job_detail(request, tenant_for_user(request.user, slug), job_type, job_id, _mode(request))
 
 
