@@ -83,6 +83,13 @@ STATUS_UNAUTHORIZED = "unauthorized"
 CLOSE_TOO_SLOW = 1013  # "try again later": the socket could not keep up
 
 
+def _cancelling() -> bool:
+    """Whether the running task was asked to stop. Some libraries (redis-py's timeouts) turn a
+    cancellation into their own exception; loops that retry on any exception check this."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def live_setting(name: str) -> float:
     return getattr(settings, name, DEFAULTS[name])
 
@@ -255,6 +262,8 @@ class Stream:
             try:
                 held = await state.acquire(self.sid, token, ttl)
             except Exception:
+                if _cancelling():
+                    raise
                 logger.exception("stream %s: could not ask for the lease", self.sid)
                 held = False
             if not held:
@@ -263,6 +272,8 @@ class Stream:
             try:
                 closed = await self._hold(ttl)
             except Exception:
+                if _cancelling():
+                    raise
                 logger.exception("stream %s: holding the lease failed", self.sid)
                 closed = False
                 await asyncio.sleep(ttl / 3)
@@ -291,6 +302,8 @@ class Stream:
                 try:
                     renewed = await self.relay.state.renew(self.sid, self.token, ttl)
                 except Exception:
+                    if _cancelling():
+                        raise
                     logger.exception("stream %s: could not renew the lease", self.sid)
                     renewed = False
                 if not renewed:
@@ -298,8 +311,9 @@ class Stream:
                     return False
         finally:
             reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await asyncio.wait({reader})
+            if not reader.cancelled():
+                reader.exception()  # retrieved (it was handled above, or we are being cancelled)
 
     async def _read(self, last_event_id: str | None) -> None:
         """Read the upstream until `close`, reconnecting on anything else. Returns after `close`."""
@@ -330,10 +344,13 @@ class Stream:
                             continue
                         if event.id:
                             last_event_id = event.id
-                        await self._publish(event, last_event_id)
                         if event.name == "close":
+                            # Before the browsers hear of it (they leave, and the stream may be
+                            # cancelled): a later connection for this finished job starts afresh.
                             await self.relay.state.forget_event_id(self.sid, self.token)
+                            await self._publish(event, None)
                             return
+                        await self._publish(event, last_event_id)
                 reason = "the upstream ended the stream"
             except TimeoutError:
                 reason = f"no event or keep-alive for {live_setting('LIVE_WATCHDOG'):g} s"
@@ -346,6 +363,8 @@ class Stream:
             except _LeaseLost:
                 raise
             except Exception as exc:  # whatever the upstream does, the relay keeps going
+                if _cancelling():
+                    raise
                 reason = f"{type(exc).__name__}: {exc}"
             cap = min(live_setting("LIVE_BACKOFF_MAX"), live_setting("LIVE_BACKOFF_BASE") * 2**attempt)
             delay = random.uniform(cap / 2, cap)
@@ -514,6 +533,8 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if _cancelling():
+                    raise
                 logger.exception("live receiver failed on a message; continuing")
                 await asyncio.sleep(0.1)  # a broken layer must not spin
 

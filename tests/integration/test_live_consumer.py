@@ -1,0 +1,336 @@
+"""The live websocket end to end in one process: jobsdash.asgi.application driven by Channels'
+WebsocketCommunicator, the relay reading the simulator over a real port. What a browser sees
+(frames, close codes) and what the upstream sees (streams counted at the simulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.db import connections
+
+from jobsdash.asgi import application
+from jobsdash.jobs import cache
+from jobsdash.live.relay import aclose_relay
+from jobsdash.waylay import client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = "http://127.0.0.1:8000"
+TIMEOUT = 5.0
+
+
+@pytest.fixture(autouse=True)
+def fast_live(settings: Any) -> None:
+    settings.LIVE_LINGER = 0.3
+    settings.LIVE_BACKOFF_BASE = 0.05
+    settings.LIVE_BACKOFF_MAX = 0.2
+    settings.LIVE_UNAUTHORIZED_RETRY = 0.2
+    settings.LIVE_WATCHDOG = 3.0  # the simulator sends keep-alives every 0.5 s
+    settings.LIVE_BUFFER_SIZE = 50
+    settings.LIVE_QUEUE_SIZE = 50
+    settings.LIVE_LEASE_TTL = 1.0
+
+
+@pytest.fixture(autouse=True)
+async def _stop_relay(transactional_db: None) -> AsyncIterator[None]:
+    # After the test, before the database is flushed: nothing may outlive the test's loop.
+    yield
+    await aclose_relay()
+    await client.aclose_clients()
+    # The consumer's queries ran in asgiref's shared thread: close its connection, or the test
+    # database cannot be dropped at the end of the session.
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def member(acme: Any, make_user: Callable[..., User], login: Callable[[User], Any]) -> bytes:
+    """A session cookie of a member of acme (only)."""
+    session = login(make_user("ann", acme)).cookies["sessionid"].value
+    return f"sessionid={session}".encode()
+
+
+async def on_sim(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a (blocking) simulator control without blocking the loop the relay runs on."""
+    return await asyncio.to_thread(method, *args, **kwargs)
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not await asyncio.to_thread(condition):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def open_socket(
+    cookie: bytes | None, query: str = "", slug: str = "acme", origin: str = ORIGIN, app: Any = application
+) -> tuple[WebsocketCommunicator, bool]:
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    socket = WebsocketCommunicator(app, f"/ws/t/{slug}/jobs/{'?' + query if query else ''}", headers=headers)
+    accepted, _ = await socket.connect(timeout=TIMEOUT)
+    return socket, accepted
+
+
+async def frame(socket: WebsocketCommunicator) -> dict[str, Any]:
+    return json.loads(await socket.receive_from(timeout=TIMEOUT))
+
+
+async def connected(cookie: bytes, query: str = "") -> WebsocketCommunicator:
+    """A socket whose stream is reading the upstream (its first frame says so)."""
+    socket, accepted = await open_socket(cookie, query)
+    assert accepted
+    assert await frame(socket) == {"event": "status", "data": {"upstream": "connected"}}
+    return socket
+
+
+async def events(socket: WebsocketCommunicator, count: int) -> list[dict[str, Any]]:
+    """The next `count` upstream-event frames (seq frames), skipping `ack`s."""
+    found: list[dict[str, Any]] = []
+    while len(found) < count:
+        received = await frame(socket)
+        assert "seq" in received, received
+        if received["event"] != "ack":
+            found.append(received)
+    return found
+
+
+async def closed(socket: WebsocketCommunicator) -> int:
+    """The close code of a socket the server closes (frames before the close are skipped)."""
+    while True:
+        output = await socket.receive_output(timeout=TIMEOUT)
+        if output["type"] == "websocket.close":
+            return output.get("code", 1000)
+
+
+# Refusals ---------------------------------------------------------------------------------------
+
+
+async def test_it_refuses_anonymous_visitors(sim: Any, acme: Any) -> None:
+    _, accepted = await open_socket(None)
+    assert not accepted
+    assert sim.count("events", "acme") == 0
+
+
+async def test_it_refuses_a_foreign_origin_and_accepts_an_embedding_one(settings: Any, member: bytes) -> None:
+    settings.FRAME_ANCESTORS = ["https://portal.example.com"]
+    _, accepted = await open_socket(member, origin="https://evil.example.com")
+    assert not accepted
+    _, accepted = await open_socket(member, origin="null")
+    assert not accepted
+    socket, accepted = await open_socket(member, origin="https://portal.example.com")
+    assert accepted
+    await socket.disconnect()
+
+
+async def test_it_refuses_other_tenants_and_unknown_ones(sim: Any, member: bytes, globex: Any) -> None:
+    for slug in ("globex", "nope"):
+        _, accepted = await open_socket(member, slug=slug)
+        assert not accepted, slug
+    assert sim.count("events", "globex") == 0
+
+
+@pytest.mark.parametrize(
+    "query", ["type=nope", "children=maybe", "since=-1", "since=abc", "type=build&type=deploy", "id=a%00b"]
+)
+async def test_it_refuses_bad_parameters(sim: Any, member: bytes, query: str) -> None:
+    _, accepted = await open_socket(member, query)
+    assert not accepted
+    assert sim.count("events", "acme") == 0
+
+
+# Fan-out and stream life ------------------------------------------------------------------------
+
+
+async def test_many_sockets_share_one_upstream_stream(sim: Any, member: bytes) -> None:
+    sockets = [await connected(member) for _ in range(5)]
+    builds = await connected(member, "type=build")
+    assert sim.open_streams("acme") == 2
+    assert [(s["type"], s["id"], s["children"]) for s in sim.streams_opened("acme")] == [
+        (None, None, False),
+        ("build", None, False),
+    ]
+    job = await on_sim(sim.create_job, "acme", "build")
+    received = [(await events(socket, 1))[0] for socket in [*sockets, builds]]
+    assert {r["data"]["job"]["id"] for r in received} == {job["id"]}
+    assert {r["event"] for r in received} == {"waiting"}
+    assert len({r["seq"] for r in received[:5]}) == 1  # one stream, one numbering
+    assert len(sim.streams_opened("acme")) == 2
+    for socket in [*sockets, builds]:
+        await socket.disconnect()
+
+
+async def test_it_lingers_then_closes_the_upstream_stream(sim: Any, member: bytes, settings: Any) -> None:
+    settings.LIVE_LINGER = 1.0
+    socket = await connected(member)
+    await socket.disconnect()
+    again = await connected(member)  # back within the linger: the same upstream stream
+    await again.disconnect()
+    assert sim.open_streams("acme") == 1
+    await eventually(lambda: sim.open_streams("acme") == 0, "the upstream stream to close")
+    assert len(sim.streams_opened("acme")) == 1
+
+
+async def test_it_forwards_close_then_closes_the_socket_normally(sim: Any, member: bytes) -> None:
+    job = await on_sim(sim.create_job, "acme", "deploy")
+    socket = await connected(member, f"type=deploy&id={job['id'].replace('$', '%24')}")
+    await on_sim(sim.advance, "acme", "deploy", job["id"], to="active")
+    await on_sim(sim.advance, "acme", "deploy", job["id"], to="completed")
+    active, completed = await events(socket, 2)
+    assert (active["event"], completed["event"]) == ("active", "completed")
+    last = await frame(socket)
+    assert last["event"] == "close" and isinstance(last["data"], str)
+    assert last["seq"] == completed["seq"] + 1
+    assert await closed(socket) == 1000
+
+
+# Robustness -------------------------------------------------------------------------------------
+
+
+async def test_it_reconnects_after_a_cut_with_last_event_id_and_loses_nothing(
+    sim: Any, member: bytes, settings: Any
+) -> None:
+    settings.LIVE_BACKOFF_BASE = settings.LIVE_BACKOFF_MAX = 0.5  # the job below is created while the relay is away
+    socket = await connected(member)
+    first = await on_sim(sim.create_job, "acme", "build")
+    (before,) = await events(socket, 1)
+    assert await on_sim(sim.drop_streams, mid_event=True, tenant="acme") == 1
+    second = await on_sim(sim.create_job, "acme", "scale")
+    frames = [await frame(socket) for _ in range(4)]
+    assert [f["event"] for f in frames] == ["status", "status", "ack", "waiting"]
+    assert [f["data"]["upstream"] for f in frames[:2]] == ["reconnecting", "connected"]
+    assert frames[3]["data"]["job"]["id"] == second["id"]
+    assert [frames[2]["seq"], frames[3]["seq"]] == [before["seq"] + 1, before["seq"] + 2]
+    resumed = sim.streams_opened("acme")[-1]
+    assert resumed["last_event_id"] is not None
+    assert before["data"]["job"]["id"] == first["id"]
+    await socket.disconnect()
+
+
+async def test_a_silent_upstream_is_reconnected_by_the_watchdog(sim: Any, member: bytes, settings: Any) -> None:
+    settings.LIVE_WATCHDOG = 0.6
+    await on_sim(sim.set_faults, keepalive=False)
+    socket = await connected(member)
+    statuses = []
+    while len(statuses) < 2:
+        received = await frame(socket)
+        if received["event"] == "status":
+            statuses.append(received["data"]["upstream"])
+    assert statuses == ["reconnecting", "connected"]
+    assert len(sim.streams_opened("acme")) >= 2
+    await socket.disconnect()
+
+
+async def test_rejected_credentials_are_reported_once_and_retried_slowly(sim: Any, member: bytes) -> None:
+    await on_sim(sim.revoke, "acme")
+    socket, accepted = await open_socket(member)
+    assert accepted
+    assert await frame(socket) == {"event": "status", "data": {"upstream": "unauthorized"}}
+    await eventually(lambda: sim.count("events", "acme") >= 3, "three refused attempts")
+    await on_sim(sim.restore, "acme")
+    # The next frame is the recovery, not a repeated "unauthorized".
+    assert await frame(socket) == {"event": "status", "data": {"upstream": "connected"}}
+    assert (await frame(socket))["event"] == "ack"
+    await socket.disconnect()
+
+
+async def test_a_slow_socket_is_closed_with_1013_and_others_keep_going(sim: Any, member: bytes, settings: Any) -> None:
+    settings.LIVE_QUEUE_SIZE = 3
+    stuck = asyncio.Event()  # never set: this socket's transport takes nothing
+
+    async def stalled(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # A server with backpressure (uvicorn, hypercorn) blocks the app's send on a slow peer;
+        # daphne and the communicator buffer without limit, so that peer is simulated here.
+        async def blocking_send(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.send":
+                await stuck.wait()
+            await send(message)
+
+        await application(scope, receive, blocking_send)
+
+    healthy = await connected(member)
+    slow, accepted = await open_socket(member, app=stalled)
+    assert accepted
+    created = [await on_sim(sim.create_job, "acme", "verify", children=True) for _ in range(3)]
+    assert await closed(slow) == 1013
+    received = await events(healthy, 9)  # each verify job: waiting-children and two waiting children
+    assert {r["data"]["job"]["id"] for r in received} >= {job["id"] for job in created}
+    await healthy.disconnect()
+
+
+async def test_incoming_messages_are_ignored_unless_abusive(sim: Any, member: bytes) -> None:
+    socket = await connected(member)
+    await socket.send_to(text_data="{not json")
+    await socket.send_to(bytes_data=b"\x00\xff")
+    job = await on_sim(sim.create_job, "acme", "build")
+    assert (await events(socket, 1))[0]["data"]["job"]["id"] == job["id"]
+    await socket.send_to(text_data="x" * 100_000)
+    assert await closed(socket) == 1009
+
+
+# since= -----------------------------------------------------------------------------------------
+
+
+async def test_since_catches_up_in_order_before_live_events(sim: Any, member: bytes) -> None:
+    watcher = await connected(member)
+    for _ in range(3):
+        await on_sim(sim.create_job, "acme", "build")
+    seen = await events(watcher, 3)
+    late, accepted = await open_socket(member, f"since={seen[0]['seq']}")
+    assert accepted
+    assert await frame(late) == {"event": "status", "data": {"upstream": "connected"}}
+    assert [await frame(late) for _ in range(2)] == seen[1:]
+    live = await on_sim(sim.create_job, "acme", "deploy")
+    following = await frame(late)
+    assert following["seq"] == seen[-1]["seq"] + 1 and following["data"]["job"]["id"] == live["id"]
+    for socket in (watcher, late):
+        await socket.disconnect()
+
+
+async def test_a_gap_older_than_the_buffer_asks_for_a_reload(sim: Any, member: bytes, settings: Any) -> None:
+    settings.LIVE_BUFFER_SIZE = 3
+    watcher = await connected(member)
+    for _ in range(2):
+        await on_sim(sim.create_job, "acme", "verify", children=True)
+    seen = await events(watcher, 6)
+    latest = seen[-1]["seq"]
+    for since in (1, latest + 10):  # too old; ahead of the stream (a state that expired)
+        late, accepted = await open_socket(member, f"since={since}")
+        assert accepted
+        assert (await frame(late))["event"] == "status"
+        assert await frame(late) == {"event": "reload", "data": {"seq": latest}}
+        await late.disconnect()
+    up_to_date, _ = await open_socket(member, f"since={latest}")
+    assert (await frame(up_to_date))["event"] == "status"
+    job = await on_sim(sim.create_job, "acme", "build")
+    following = await frame(up_to_date)
+    assert following["seq"] == latest + 1 and following["data"]["job"]["id"] == job["id"]
+    for socket in (watcher, up_to_date):
+        await socket.disconnect()
+
+
+# Cache ------------------------------------------------------------------------------------------
+
+
+async def test_job_events_invalidate_the_cached_job(sim: Any, member: bytes, acme: Any) -> None:
+    job = await on_sim(sim.create_job, "acme", "build")
+    get_job = sync_to_async(cache.get_job)
+    assert (await get_job(acme, "build", job["id"])).document["job"]["state"] == "waiting"
+    await get_job(acme, "build", job["id"])
+    assert sim.count("get", "acme") == 1  # fresh in the cache
+    socket = await connected(member, "type=build")
+    await on_sim(sim.advance, "acme", "build", job["id"], to="active")
+    (active,) = await events(socket, 1)
+    assert active["event"] == "active"
+    # The relay invalidates before it relays: a page refetching on this frame sees the new state.
+    assert (await get_job(acme, "build", job["id"])).document["job"]["state"] == "active"
+    assert sim.count("get", "acme") == 2
+    await socket.disconnect()
