@@ -162,7 +162,7 @@ def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linke
     result = job.get("result") if isinstance(job.get("result"), dict) else None
     log_lines = result.get("log") if result and isinstance(result.get("log"), list) else None
     related = _related_jobs(slug, document.get("_links"), row.id, link_suffix) if linked else []
-    parent_id = _text((status.get("parent") or {}).get("id")) if isinstance(status.get("parent"), dict) else ""
+    parent = parent_of(status)
     return JobDetail(
         row=row,
         failed_reason=_text(status.get("failedReason")),
@@ -171,8 +171,8 @@ def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linke
         result=_json_view({k: v for k, v in result.items() if k != "log"}) if result else None,
         result_fields=_result_fields(row.type, result),
         log=_log_view(log_lines) if log_lines is not None else None,
-        parent_url=_parent_url(slug, parent_id, related, link_suffix) if linked else "",
-        parent_id=parent_id,
+        parent_url=job_url(slug, *parent) + link_suffix if parent and linked else "",
+        parent_id=parent[1] if parent else "",
         related=related,
         function_links=_function_links(document.get("_links")),
     )
@@ -239,14 +239,16 @@ def _related_jobs(slug: str, links: Any, exclude: str, link_suffix: str) -> list
     return found
 
 
-def _parent_url(slug: str, parent_id: str, related: list[tuple[str, str, str]], link_suffix: str) -> str:
-    if not parent_id:
-        return ""
-    for _job_type, job_id, url in related:
-        if job_id == parent_id:
-            return url
-    # ParentKeys carry no type; in the registry only verify jobs have children.
-    return job_url(slug, "verify", parent_id) + link_suffix
+def parent_of(status: dict[str, Any]) -> tuple[str, str] | None:
+    """(type, id) of a job's parent from its `job.parent`, if it has one. The spec's ParentKeys
+    carry only the id; the registry adds BullMQ's `queueKey` ("bull:verify"), which names the
+    parent's type. Without it: only verify jobs have children in the registry."""
+    parent = status.get("parent") if isinstance(status.get("parent"), dict) else None
+    if not parent or not isinstance(parent.get("id"), str) or not parent["id"]:
+        return None
+    queue = parent.get("queueKey")
+    job_type = queue.rsplit(":", 1)[-1] if isinstance(queue, str) else "verify"
+    return (job_type if job_type in JOB_TYPES else "verify"), parent["id"]
 
 
 def _function_links(links: Any) -> list[tuple[str, str]]:

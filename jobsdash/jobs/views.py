@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from jobsdash.jobs import cache, display
+from jobsdash.jobs.family import family_of
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
 from jobsdash.jobs.overview import overview
 from jobsdash.jobs.timezones import validate_tz
@@ -141,6 +142,8 @@ def render_job_detail(request: HttpRequest, tenant: Tenant, job_type: str, job_i
             "mode": mode,
             "permalink": permalink,
             "summary": display.summary(detail, permalink),
+            # A signed link grants its job only: no parent or siblings.
+            "family": None if mode.token else family_of(tenant, cached.document, mode.suffix),
             "ws_url": _ws_url(tenant, mode, type=job_type, id=job_id, children="true"),
         },
     )

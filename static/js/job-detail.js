@@ -38,6 +38,34 @@ function addToTimeline(frame) {
   timeline.closest("section").hidden = false;
 }
 
+// The family tree: a node per job; children the stream reports that the tree lacks are added.
+function updateFamily(frame) {
+  const tree = document.getElementById("family-tree");
+  if (!tree) return;
+  const job = frame.data.job;
+  let node = tree.querySelector(`li[data-job-id="${CSS.escape(job.id)}"][data-job-type="${CSS.escape(job.type)}"]`);
+  if (!node) {
+    const children = tree.querySelector(".family-children");
+    if (!children || !["build", "deploy"].includes(job.type)) return;
+    node = document.createElement("li");
+    node.dataset.jobId = job.id;
+    node.dataset.jobType = job.type;
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    const label = document.createElement("span");
+    label.textContent = ` ${job.type} `;
+    const id = document.createElement("span");
+    id.className = "muted";
+    id.textContent = shortId(job.id);
+    node.append(badge, label, id);
+    children.append(node);
+  }
+  const badge = node.querySelector(".badge");
+  badge.textContent = frame.event;
+  badge.dataset.state = frame.event;
+  badge.className = `badge state-${frame.event}`;
+}
+
 async function refresh() {
   const answer = await fetch(window.location.href, { credentials: "same-origin" });
   if (!answer.ok) return;
@@ -50,6 +78,7 @@ async function refresh() {
 function onEvent(frame) {
   if (!frame.data || typeof frame.data !== "object" || !frame.data.job) return;
   addToTimeline(frame);
+  updateFamily(frame);
   const job = frame.data.job;
   if (job.id === article.dataset.jobId && job.type === article.dataset.jobType) {
     setState(frame.event);

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -197,4 +197,5 @@ def log_in(page: Page, dashboard: Dashboard, path: str) -> None:
     page.get_by_label("Username").fill(USERNAME)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{dashboard.url}{path}")
+    target = unquote(f"{dashboard.url}{path}")
+    page.wait_for_url(lambda url: unquote(url) == target)
