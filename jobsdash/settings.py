@@ -231,10 +231,22 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("JOBSDASH_BEHIND_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("JOBSDASH_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("JOBSDASH_HSTS_SECONDS", 0)
+# Only subdomains of the dashboard's own host (jobs.example.com), which serves HTTPS only anyway.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("JOBSDASH_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("JOBSDASH_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Probes and scrapers speak plain HTTP to the process directly.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 X_FRAME_OPTIONS = "SAMEORIGIN"
+SILENCED_SYSTEM_CHECKS = [
+    # X-Frame-Options is set per page by jobsdash.links.framing (DENY for login and admin, this
+    # site or the configured portals for the rest); SAMEORIGIN is only the default of pages
+    # that this site frames itself, by design.
+    "security.W019",
+    # HSTS preload is the registrable domain's owner's decision (only an apex domain can be
+    # submitted to the list); JOBSDASH_HSTS_PRELOAD=true sends it where that applies.
+    "security.W021",
+]
 
 # Content-Security-Policy of every page: no inline script or style, nothing from other origins.
 # frame-ancestors is set per page by jobsdash.links.framing (embeddable pages add FRAME_ANCESTORS).
