@@ -29,7 +29,7 @@ import psutil
 from websockets.asyncio.client import connect
 
 from jobsdash.bench.harness import Harness, Target, login
-from jobsdash.bench.stats import ms, percentile, ratio, table
+from jobsdash.bench.stats import machine_line, ms, percentile, ratio, table
 from jobsdash.bench.wsclients import SocketPool
 
 logger = logging.getLogger(__name__)
@@ -218,6 +218,7 @@ def report(results: list[FanoutResult], options: FanoutOptions) -> str:
         extra.append(f"connecting took {r.connect_seconds:.1f} s")
         extra.append(f"RSS {r.rss_one / 2**20:.1f} MiB with 1 socket, {r.rss_all / 2**20:.1f} MiB with {r.sockets}")
         lines.append(f"{r.name}: " + "; ".join(extra) + ".")
+    lines.append(machine_line())
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from jobsdash.bench.harness import Harness, Target, login
-from jobsdash.bench.stats import ms, percentile, ratio, table
+from jobsdash.bench.stats import machine_line, ms, percentile, ratio, table
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +192,7 @@ def report(results: list[Result], options: PagesOptions) -> str:
             lines.append(f"{r.name}: {r.errors} errors, first: {r.first_error}")
     if options.upstream_latency_ms:
         lines.append(f"Simulator list latency added: {options.upstream_latency_ms} ms.")
+    lines.append(machine_line())
     return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ import psutil
 
 from jobsdash.bench.fanout import event_data
 from jobsdash.bench.harness import Harness, Target, login
-from jobsdash.bench.stats import ms, percentile, table
+from jobsdash.bench.stats import machine_line, ms, percentile, slope, table
 from jobsdash.bench.wsclients import SocketPool
 
 logger = logging.getLogger(__name__)
@@ -165,7 +165,6 @@ def report(record: SoakRecord, options: SoakOptions) -> str:
         "daphne RSS MiB",
     ]
     rows = []
-    rss_at_end = []
     for w in range(windows):
         lo = w * options.window
         hi = (w + 1) * options.window if w < windows - 1 else math.inf  # the last one takes the tail
@@ -174,7 +173,6 @@ def report(record: SoakRecord, options: SoakOptions) -> str:
         event_latencies = [x for seq in seqs for x in record.latencies[seq]]
         lost = sum(record.expected[seq] - len(record.latencies[seq]) for seq in seqs)
         rss = [value for at, value in record.rss if lo <= at < hi + 0.5] or [0]
-        rss_at_end.append(rss[-1])
         rows.append(
             [
                 f"{_clock(lo)}-{_clock(min(hi, planned))}",
@@ -203,18 +201,23 @@ def report(record: SoakRecord, options: SoakOptions) -> str:
     if record.connect_errors:
         lines.append(f"First connect error: {record.connect_errors[0]}")
     verdicts = [f"zero errors: {errors} -> {'met' if errors == 0 else 'MISSED'}"]
-    if len(rss_at_end) >= 3:
-        # The first window is the warm-up; compare the end of the second with the end of the run.
-        base, last = rss_at_end[1], rss_at_end[-1]
-        growth = (last - base) / 2**20
-        flat = growth <= max(2.0, base / 2**20 * 0.02)  # allocator noise: 2 MiB or 2 %
+    after_warmup = [(at / 60, value / 2**20) for at, value in record.rss if at >= options.window]
+    span = (after_warmup[-1][0] - after_warmup[0][0]) if after_warmup else 0.0
+    if windows >= 3 and span > 0:
+        # Fitted over every sample after the first window (the warm-up): RSS wobbles by a few
+        # MiB as the allocator and the cache churn, so two single readings would say little.
+        per_minute = slope(after_warmup)
+        base = after_warmup[0][1]
+        values = [value for _, value in after_warmup]
+        flat = per_minute * span <= max(2.0, base * 0.02)  # allocator noise: 2 MiB or 2 %
         verdicts.append(
-            f"no RSS growth after warm-up: {growth:+.1f} MiB from the end of window 2 to the end -> "
-            f"{'met' if flat else 'MISSED'}"
+            f"no RSS growth after warm-up: fitted {per_minute:+.2f} MiB/min over {span:.1f} min "
+            f"(range {min(values):.1f}-{max(values):.1f} MiB) -> {'met' if flat else 'MISSED'}"
         )
     else:
         verdicts.append("no RSS growth after warm-up: run too short to tell (needs 3 windows)")
     lines.append("Targets: " + "; ".join(verdicts) + ".")
+    lines.append(machine_line())
     return "\n".join(lines)
 
 

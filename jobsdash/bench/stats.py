@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Sequence
 
 logger = logging.getLogger(__name__)
@@ -37,3 +38,22 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     separator = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
     return "\n".join([line(header), separator, *(line(row) for row in rows)])
+
+
+def machine_line() -> str:
+    """Cores and load: on a shared machine, other work skews the numbers, so every report says."""
+    one, five, fifteen = os.getloadavg()
+    load = f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
+    return f"Machine: {os.cpu_count()} cores; load average {load} (1 / 5 / 15 min) at the end."
+
+
+def slope(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of (x, y) points; 0 for fewer than two distinct x."""
+    if len(points) < 2:
+        return 0.0
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return 0.0
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread

@@ -78,3 +78,12 @@ def test_it_soaks_with_sockets_and_requests() -> None:
         assert row[6] == "0", row  # no event lost
     assert "3 sockets," in result.stdout
     assert "Targets: zero errors: 0 -> met" in result.stdout
+
+
+def test_it_reads_percentiles_and_growth_as_documented() -> None:
+    from jobsdash.bench.stats import percentile, slope
+
+    values = [float(n) for n in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 1.0)) == (50.0, 99.0, 100.0)
+    assert slope([(0.0, 10.0), (1.0, 12.0), (2.0, 14.0)]) == 2.0
+    assert slope([(0.0, 10.0), (1.0, 9.0), (2.0, 10.0), (3.0, 9.0)]) < 0.0
