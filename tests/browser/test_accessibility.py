@@ -1,0 +1,85 @@
+"""In headless Chromium: axe-core (bundled by axe-playwright-python, no network) finds no serious
+or critical accessibility violation on the login page, the job list (full and embedded, light and
+dark) and a job detail page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.browser.conftest import Dashboard, log_in
+from tests.fixtures.simulator import Simulator
+
+pytestmark = pytest.mark.browser
+
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+def blocking_violations(axe: Axe, page: Page) -> list[dict[str, Any]]:
+    results = axe.run(page)
+    found = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
+    for violation in found:  # printed so a failure says what to fix
+        print(f"{violation['impact']}: {violation['id']}: {violation['help']}")
+        for node in violation["nodes"][:5]:
+            print(f"  {node['target']}: {node.get('failureSummary', '')}")
+    return found
+
+
+@pytest.fixture(params=["light", "dark"])
+def themed_context(request: pytest.FixtureRequest, browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=request.param)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+def test_the_login_page_has_no_serious_violations(page: Page, dashboard: Dashboard, axe: Axe) -> None:
+    page.goto(f"{dashboard.url}/accounts/login/")
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert blocking_violations(axe, page) == []
+
+
+@pytest.mark.parametrize("embed", [False, True], ids=["full", "embed"])
+def test_the_job_list_has_no_serious_violations(
+    themed_context: BrowserContext, dashboard: Dashboard, sim: Simulator, axe: Axe, embed: bool
+) -> None:
+    page = themed_context.new_page()
+    path = "/t/acme/jobs/?embed=1" if embed else "/t/acme/jobs/"
+    log_in(page, dashboard, path)
+    expect(page.locator("html")).to_have_attribute("data-theme", themed_context_scheme(page))
+    expect(page.locator("#table-tools")).to_be_visible()  # scripts ran: the controls they add are checked too
+    assert blocking_violations(axe, page) == []
+
+
+def themed_context_scheme(page: Page) -> str:
+    return "dark" if page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") else "light"
+
+
+def test_a_job_detail_page_has_no_serious_violations(
+    themed_context: BrowserContext, dashboard: Dashboard, sim: Simulator, axe: Axe
+) -> None:
+    job = sim.create_job("acme", "verify", children=True)
+    sim.advance("acme", "verify", job["id"])
+    page = themed_context.new_page()
+    log_in(page, dashboard, f"/t/acme/jobs/verify/{job['id']}/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    assert blocking_violations(axe, page) == []
+
+
+def test_the_detail_of_a_failed_build_with_a_log_has_no_serious_violations(
+    page: Page, dashboard: Dashboard, sim: Simulator, axe: Axe
+) -> None:
+    job = sim.create_job("acme", "build", outcome="failed")
+    sim.advance("acme", "build", job["id"], to="failed")
+    log_in(page, dashboard, f"/t/acme/jobs/build/{job['id']}/?tz=Asia/Tokyo")
+    expect(page.locator(".facts time[datetime]").first).to_contain_text("+09:00")
+    assert blocking_violations(axe, page) == []
