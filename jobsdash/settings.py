@@ -315,7 +315,8 @@ LOGGING = {
     "loggers": {
         "daphne": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
-        # Our access log replaces django.server's and daphne's.
-        "django.server": {"level": "WARNING"},
+        # Django's default config gives these their own plain-format handlers: ours instead.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -2,7 +2,8 @@
 
 `RequestIdMiddleware` comes first in MIDDLEWARE. It takes the caller's `X-Request-ID` when it looks
 like an id (a proxy or a load balancer set it), otherwise makes one; puts it in the
-`jobsdash.ops.logs.request_id` context variable for every log line of the request, on
+`jobsdash.ops.logs.request_id` context variable for every log line of the request (until the
+response is closed), on
 `request.request_id`, and on the response's `X-Request-ID`; then writes one access-log line
 (logger `jobsdash.access`):
 
@@ -47,29 +48,32 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        started, token = _begin(request)
-        try:
-            response = self.get_response(request)
-            _finish(request, response, started)  # type: ignore[arg-type]
-        finally:
-            request_id.reset(token)
+        started = _begin(request)
+        response = self.get_response(request)
+        _finish(request, response, started)  # type: ignore[arg-type]
         return response  # type: ignore[return-value]
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        started, token = _begin(request)
-        try:
-            response = await self.get_response(request)  # type: ignore[misc]
-            _finish(request, response, started)
-        finally:
-            request_id.reset(token)
+        started = _begin(request)
+        response = await self.get_response(request)  # type: ignore[misc]
+        _finish(request, response, started)
         return response
 
 
-def _begin(request: HttpRequest) -> tuple[float, object]:
+def _begin(request: HttpRequest) -> float:
     given = request.headers.get("X-Request-ID", "")
     rid = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
     request.request_id = rid  # type: ignore[attr-defined]
-    return time.monotonic(), request_id.set(rid)
+    # Not reset when the middleware returns: Django logs 4xx/5xx responses ("Not Found: ...") after
+    # the middleware chain, and those lines need the id most. `clear_request_id` (request_finished,
+    # sent when the response is closed) ends it; under ASGI each request has its own context anyway.
+    request_id.set(rid)
+    return time.monotonic()
+
+
+def clear_request_id(**kwargs: object) -> None:
+    """`request_finished` receiver: lines after the response belong to no request."""
+    request_id.set("-")
 
 
 def _finish(request: HttpRequest, response: HttpResponseBase, started: float) -> None:

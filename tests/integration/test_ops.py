@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
-from jobsdash.ops.logs import LineFormatter, RequestIdFilter
+from jobsdash.ops.logs import LineFormatter, RequestIdFilter, request_id
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import client as waylay_client
 from tests.conftest import PASSWORD
@@ -140,6 +140,16 @@ def test_one_access_line_per_request_with_request_id_user_and_tenant(
     assert any(r.name.startswith("jobsdash.waylay") for r in caplog.records)
     # (Not asyncio's: it logs from the thread that makes an event loop, outside the request.)
     assert {r.request_id for r in caplog.records if r.name.startswith(("jobsdash", "django"))} == {"req-42"}
+
+
+@pytest.mark.django_db
+def test_djangos_own_line_about_an_error_response_carries_the_id(caplog) -> None:
+    caplog.handler.addFilter(RequestIdFilter())
+    answer = Client().get("/no-such-page", HTTP_X_REQUEST_ID="req-404")
+    assert answer.status_code == 404
+    (not_found,) = [r for r in caplog.records if r.name == "django.request"]
+    assert not_found.request_id == "req-404"
+    assert request_id.get() == "-"  # and nothing after the response is the request's
 
 
 def test_probes_are_logged_at_debug_only(caplog) -> None:

@@ -23,7 +23,8 @@ def _access(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
     return record
 
 
-def test_the_id_is_set_during_the_request_and_reset_after() -> None:
+@pytest.mark.django_db  # request_finished also closes old database connections
+def test_the_id_is_set_during_the_request_and_cleared_when_it_finishes() -> None:
     seen: list[str] = []
 
     def view(request: HttpRequest) -> HttpResponse:
@@ -33,6 +34,8 @@ def test_the_id_is_set_during_the_request_and_reset_after() -> None:
     response = RequestIdMiddleware(view)(RequestFactory().get("/x", HTTP_X_REQUEST_ID="abc-1"))
     assert seen == ["abc-1"]
     assert response["X-Request-ID"] == "abc-1"
+    assert request_id.get() == "abc-1"  # Django's own 4xx/5xx line comes after the middleware
+    response.close()  # what the server does once the response is sent: request_finished
     assert request_id.get() == "-"
 
 
