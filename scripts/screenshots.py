@@ -1,0 +1,144 @@
+"""Screenshots of the pages for reviewers: list, list overview, job detail and embed mode, at 1280
+and 400 px wide, light and dark. Not a test and never committed (screenshots/ is git-ignored).
+
+    .venv/bin/python scripts/screenshots.py [--out screenshots/]
+
+Starts the simulator and a dashboard (daphne, a throwaway SQLite database, a demo user) the way
+the browser test fixtures do, reusing their helpers, then drives Debian's headless Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: make `tests` and `jobsdash` importable
+
+from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+
+from tests.browser.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    PASSWORD,
+    USERNAME,
+    Dashboard,
+    _wait_until_serving,
+    free_port,
+)
+from tests.fixtures.simulator import Simulator, start_simulator, stop_process  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+WIDTHS = (1280, 400)
+THEMES = ("light", "dark")
+
+
+@contextmanager
+def running_dashboard(workdir: Path, simulator_url: str) -> Iterator[Dashboard]:
+    """A daphne dashboard on a free port with tenant `acme` on the simulator and the demo user."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "JOBSDASH_"))}
+    env.update(DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}", DJANGO_ALLOWED_HOSTS="127.0.0.1 localhost")
+    env.pop("REDIS_URL", None)  # the in-memory layer is enough for one process
+    board = Dashboard(f"http://127.0.0.1:{port}", env)
+    board.manage("migrate", "--verbosity", "0")
+    board.manage(
+        "shell",
+        "-c",
+        f"from django.contrib.auth.models import User; User.objects.create_user({USERNAME!r}, password={PASSWORD!r})",
+    )
+    board.manage(
+        "tenant", "add", "acme", "--gateway-url", simulator_url, "--api-key", "acme-key", "--api-secret", "acme-secret"
+    )
+    board.manage("tenant", "grant", "acme", USERNAME)
+    log_path = workdir / "daphne.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "jobsdash.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(board.url, process, log_path)
+        yield board
+    finally:
+        stop_process(process)
+
+
+def log_in_state(browser: Browser, board: Dashboard, path: str) -> dict:
+    """The cookies of a logged-in session, to reuse in every screenshot's context."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{board.url}{path}")
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{board.url}{path}")
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: str) -> list[Path]:
+    shots = {
+        "list": ("/t/acme/jobs/", True),
+        "overview": ("/t/acme/jobs/", False),  # the top of the list: the overview at a glance
+        "detail": (f"/t/acme/jobs/verify/{verify_id}/", True),
+        "embed": ("/t/acme/jobs/?embed=1", True),
+    }
+    written = []
+    for theme in THEMES:
+        for width in WIDTHS:
+            context = browser.new_context(
+                viewport={"width": width, "height": 900}, color_scheme=theme, storage_state=state
+            )
+            page = context.new_page()
+            for name, (path, full_page) in shots.items():
+                page.goto(f"{board.url}{path}")
+                page.locator("#live-status[data-state=live]").wait_for(timeout=15_000)
+                target = out / f"{name}-{width}-{theme}.png"
+                page.screenshot(path=target, full_page=full_page)
+                written.append(target)
+            context.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the PNGs")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="jobsdash-shots-") as tmp:
+        workdir = Path(tmp)
+        process, simulator_url = start_simulator(workdir / "simulator.log")
+        sim = Simulator(simulator_url)
+        try:
+            # A verify job with its children part-way, so the detail page has a family to show.
+            verify = sim.create_job("acme", "verify", children=True)
+            for _ in range(3):
+                sim.advance("acme", "verify", verify["id"])
+            with running_dashboard(workdir, simulator_url) as board, sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+                state = log_in_state(browser, board, "/t/acme/jobs/")
+                written = take(browser, board, state, args.out, verify["id"])
+                browser.close()
+        finally:
+            sim.close()
+            stop_process(process)
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
