@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -120,4 +121,5 @@ class Command(BaseCommand):
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    # As a SIGINT: asyncio.run then cancels its main task cleanly and raises KeyboardInterrupt.
+    os.kill(os.getpid(), signal.SIGINT)
