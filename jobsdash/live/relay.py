@@ -286,7 +286,9 @@ class Stream:
     async def _hold(self, ttl: float) -> bool:
         """Read the upstream while renewing the lease. True when the upstream sent `close`."""
         position = await self.relay.state.position(self.sid)
-        self._seq, self._status = position.seq, position.status
+        # Never number backwards in this process, even if the shared state was lost (Redis flushed).
+        self._seq = max(position.seq, self._seq, self.last_seq or 0)
+        self._status = position.status
         logger.info("stream %s: holding the lease from seq %d", self.sid, self._seq)
         reader = asyncio.create_task(self._read(position.last_event_id), name=f"live-upstream-{self.sid}")
         try:
