@@ -1,0 +1,263 @@
+"""Bad input, generated: arbitrary strings and repetitions at every query parameter and path segment
+of the pages, the API, the signed links and the websocket URL, against the simulator on a real port.
+
+What a caller may see: never a 5xx; a rejection is a 400 naming the parameter (the page's text,
+the API's JSON `parameter`) or a refused websocket handshake; 404 only for an unknown tenant or
+job (or a path no route matches); 403 for a signed link that grants nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.contrib.auth.models import User
+from django.http import QueryDict
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jobsdash.links.grants import create_link, token_for
+from jobsdash.links.models import EmbedLink
+from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS_JOB
+from jobsdash.tenants.models import Tenant
+from jobsdash.waylay.errors import InvalidQuery
+from jobsdash.waylay.queries import parse_list_query
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+LIST_PARAMETERS = ("type", "state", "functionType", "createdBefore", "createdAfter", "limit")
+PAGE_PARAMETERS = (*LIST_PARAMETERS, "embed", "tz")
+# Values the validators accept, so that a fair share of the queries reach the simulator.
+VALID = {
+    "type": ["build", "deploy", "verify", "undeploy", "batch", "scale", "notify", "build,deploy"],
+    "state": ["completed", "failed", "active", "waiting", "waiting-children"],
+    "functionType": ["plugs", "webscripts", "kfserving"],
+    "createdBefore": ["2024-05-01", "2030-01-01T00:00:00Z", "P1D", "15m", "1000"],
+    "createdAfter": ["PT1H", "P7D", "2020-01-01", "3d"],
+    "limit": ["0", "1", "10", "10.0", "10000"],
+    "embed": ["1", "0", ""],
+    "tz": ["UTC", "Europe/Brussels", ""],
+}
+NASTY = [
+    "",
+    " ",
+    "%",
+    "%%",
+    "%zz",
+    "%00",
+    "$",
+    "$$a$",
+    "/",
+    "//",
+    "..",
+    "../..",
+    "\x00",
+    "\t\n\r",
+    "\x7f",
+    "\u202e",
+    "\ufeff",
+    "é",
+    "日本",
+    "💥",
+    "NaN",
+    "Infinity",
+    "-1",
+    "1e400",
+    "0x10",
+    "9" * 30,
+    "<script>alert(1)</script>",
+    "'\"",
+    "null",
+    "[]",
+    "{}",
+    "a,,b,",
+    "build,nope",
+    "PT",
+    "P",
+    "2024-13-45",
+    "2024-02-30T25:61:61Z",
+    "9999-12-31",
+    "0000-01-01",
+]
+
+
+def long_strings() -> st.SearchStrategy[str]:
+    return st.builds(lambda s, n: (s * n)[:20_000], st.text(min_size=1, max_size=4), st.integers(100, 5000))
+
+
+# Text without surrogates (which no URL can carry), control characters included.
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
+values = st.one_of(any_text, st.sampled_from(NASTY), long_strings())
+
+
+def value_for(name: str) -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(VALID.get(name, ["x"])), values)
+
+
+unknown_names = st.one_of(any_text, st.sampled_from(["typ", "TYPE", "type[]", "id", "token", "since", "a%20b"]))
+parameter = st.one_of(
+    st.sampled_from(PAGE_PARAMETERS).flatmap(lambda n: st.tuples(st.just(n), value_for(n))),
+    st.tuples(unknown_names, values),
+)
+queries = st.lists(parameter, max_size=8)
+# Raw query strings, not made by urlencode: broken escapes, invalid UTF-8, separators.
+raw_queries = st.lists(
+    st.sampled_from(
+        ["type=build", "type", "=", "&", ";", "%ff", "%c3%28", "%", "limit=%zz", "state=%00", "createdAfter=P1D%ff"]
+    ),
+    max_size=6,
+).map("&".join)
+
+job_types = st.one_of(st.sampled_from(["build", "deploy", "cleanup", "notify"]), values)
+job_ids = st.one_of(st.sampled_from([XSS_JOB[1], HUGE_LOG_JOB[1], "no-such-job"]), values)
+
+
+def encode(pairs: list[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+
+
+def segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def named_in_page(body: str) -> str | None:
+    """The parameter a 400 page names: the list's filter error, or the error page's message."""
+    text = html.unescape(body)
+    match = re.search(r"The filter <strong>([^<]+)</strong> is not valid", text) or re.search(
+        r'<section class="card error-page" role="alert">\s*<h1>Invalid parameter</h1>\s*<p>([^:<]+):', text
+    )
+    return match[1] if match else None
+
+
+def assert_page_answer(response: Any, sent: set[str]) -> None:
+    """A page's answer to bad input: 200, a 400 naming a parameter that was sent, or a 404."""
+    assert response.status_code < 500, response.content[:500]
+    assert response.status_code in (200, 400, 404), response.status_code
+    if response.status_code == 400:
+        named = named_in_page(response.content.decode())
+        assert named in sent, (named, sent, response.content[:800])
+
+
+def assert_api_answer(response: Any, sent: set[str]) -> None:
+    assert response.status_code < 500, response.content[:500]
+    assert response.status_code in (200, 400, 404), response.status_code
+    if response.status_code == 400:
+        document = json.loads(response.content)
+        assert document.get("parameter") in sent, (document, sent)
+
+
+@pytest.fixture
+def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
+    return login(make_user("alice", acme))
+
+
+# Pages and API: query parameters ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(pairs=queries)
+def test_list_page_and_api_answer_any_query_without_a_5xx(alice: Client, pairs: list[tuple[str, str]]) -> None:
+    query = encode(pairs)
+    names = {name for name, _ in pairs}
+    page = alice.get(f"/t/acme/jobs/?{query}")
+    assert_page_answer(page, names)
+    assert page.status_code != 404
+    api = alice.get(f"/api/t/acme/jobs/?{query}")
+    assert_api_answer(api, names)
+    assert api.status_code != 404
+    # The API validates exactly the upstream's six filters (`tz` and `embed` are the pages').
+    assert (api.status_code == 200) == _accepted(query)
+
+
+def _accepted(query: str) -> bool:
+    try:
+        parse_list_query(QueryDict(query))
+    except InvalidQuery:
+        return False
+    return True
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(raw=raw_queries)
+def test_broken_escapes_and_invalid_utf8_in_the_query_are_no_5xx(alice: Client, raw: str) -> None:
+    names = set(PAGE_PARAMETERS)
+    assert_page_answer(alice.get(f"/t/acme/jobs/?{raw}"), names)
+    assert_api_answer(alice.get(f"/api/t/acme/jobs/?{raw}"), names)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(pairs=queries, job_type=job_types, job_id=job_ids)
+def test_job_pages_and_api_answer_any_path_and_query_without_a_5xx(
+    alice: Client, pairs: list[tuple[str, str]], job_type: str, job_id: str
+) -> None:
+    query = encode(pairs)
+    names = {name for name, _ in pairs} | {"type", "id"}
+    base = f"/t/acme/jobs/{segment(job_type)}/{segment(job_id)}/"
+    for url in (base, f"{base}log/", f"{base}row/"):
+        assert_page_answer(alice.get(f"{url}?{query}"), names)
+    assert_api_answer(alice.get(f"/api{base}?{query}"), names)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(slug=st.one_of(values, st.sampled_from(["acme", "globex", "ACME", "acme ", "nope"])), pairs=queries)
+def test_any_tenant_slug_is_the_tenant_or_a_404(alice: Client, slug: str, pairs: list[tuple[str, str]]) -> None:
+    query = encode(pairs)
+    names = {name for name, _ in pairs} | {"type", "id"}
+    for path in (f"/t/{segment(slug)}/jobs/", f"/t/{segment(slug)}/jobs/build/{segment(XSS_JOB[1])}/"):
+        for url in (path, f"/api{path}"):
+            response = alice.get(f"{url}?{query}")
+            assert response.status_code < 500, (url, response.content[:500])
+            if slug != "acme":
+                # Not a member of globex; the others do not exist. A bad parameter may be
+                # refused first, whatever the tenant: that tells nothing about it.
+                assert response.status_code in (400, 404), url
+                if response.status_code == 400:
+                    (assert_api_answer if url.startswith("/api") else assert_page_answer)(response, names)
+
+
+# Signed links -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def list_token(acme: Tenant) -> str:
+    return token_for(
+        create_link(acme, None, scope=EmbedLink.Scope.LIST, lifetime=timedelta(hours=1), query=parse_list_query({}))
+    )
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(token=st.one_of(values, st.just("VALID"), st.just("VALID:x")), pairs=queries, job_type=job_types, job_id=job_ids)
+def test_signed_link_urls_refuse_bad_tokens_and_ignore_the_query(
+    list_token: str, token: str, pairs: list[tuple[str, str]], job_type: str, job_id: str
+) -> None:
+    token = token.replace("VALID", list_token)
+    anonymous = Client()
+    query = encode(pairs)
+    page = anonymous.get(f"/e/{segment(token)}/?{query}")
+    row = anonymous.get(f"/e/{segment(token)}/row/{segment(job_type)}/{segment(job_id)}/?{query}")
+    for response in (page, row):
+        assert response.status_code < 500, response.content[:500]
+    if token == list_token:
+        assert page.status_code == 200  # the link's own filter, whatever the URL's query says
+        assert row.status_code in (200, 400, 404)
+        if row.status_code == 400:
+            assert named_in_page(row.content.decode()) in ("type", "id")
+    else:
+        assert page.status_code in (403, 404)  # 404: a token with "/" matches no route
+        assert row.status_code in (403, 404)
