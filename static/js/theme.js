@@ -57,7 +57,22 @@
     select.closest(".pref").hidden = false;
   }
 
+  // An embedded page keeps the portal's `theme` when the reader follows a link inside the frame.
+  function carryThemeParameter() {
+    var given = new URLSearchParams(window.location.search).get("theme");
+    if (!root.hasAttribute("data-embed") || CHOICES.indexOf(given) < 0) return;
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[href]") : null;
+      if (!link || link.origin !== window.location.origin) return;
+      var url = new URL(link.href);
+      if (url.searchParams.has("theme")) return;
+      url.searchParams.set("theme", given);
+      link.href = url.href;
+    });
+  }
+
   apply(choice());
+  carryThemeParameter();
   if (dark) {
     dark.addEventListener("change", function () {
       apply(choice());

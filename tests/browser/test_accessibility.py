@@ -76,10 +76,30 @@ def test_a_job_detail_page_has_no_serious_violations(
 
 
 def test_the_detail_of_a_failed_build_with_a_log_has_no_serious_violations(
-    page: Page, dashboard: Dashboard, sim: Simulator, axe: Axe
+    themed_context: BrowserContext, dashboard: Dashboard, sim: Simulator, axe: Axe
 ) -> None:
     job = sim.create_job("acme", "build", outcome="failed")
     sim.advance("acme", "build", job["id"], to="failed")
+    page = themed_context.new_page()
     log_in(page, dashboard, f"/t/acme/jobs/build/{job['id']}/?tz=Asia/Tokyo")
     expect(page.locator(".facts time[datetime]").first).to_contain_text("+09:00")
     assert blocking_violations(axe, page) == []
+
+
+def test_the_keyboard_reaches_a_skip_link_first_and_it_moves_focus_to_the_content(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()  # shown when focused
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    # Then the header's preferences, each with a label, before the page's own controls.
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("Log out").or_(page.get_by_role("button", name="Log out"))).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("Times in")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("Theme")).to_be_focused()

@@ -69,6 +69,9 @@ def test_embed_mode_follows_the_theme_parameter_not_the_stored_choice(
     page.goto(f"{dashboard.url}/t/acme/jobs/?embed=1&theme=dark")
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     assert page.locator("#theme-choice").count() == 0  # no header in embed mode
+    page.locator("tr.job-row .col-function a").first.click()  # a link inside the frame keeps the theme
+    page.wait_for_url(lambda url: "/t/acme/jobs/" in url and "embed=1" in url and "theme=dark" in url)
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
 
 
 def first_time(page: Page) -> tuple[datetime, str, str]:
