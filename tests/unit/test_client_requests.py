@@ -4,6 +4,7 @@ The real-socket cases are in tests/integration/test_client.py."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -212,3 +213,21 @@ async def test_it_keeps_one_client_per_event_loop(upstream) -> None:
     assert client._loop_clients() is first
     await client.aclose_clients()
     assert first.api.is_closed and client._loop_clients() is not first
+
+
+def test_each_event_loop_gets_its_own_client_and_closed_loops_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    # asyncio.run per call is what async_to_sync does in a thread with no outer loop.
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, json=JOBS))
+    monkeypatch.setattr(client, "_new_client", lambda _: httpx.AsyncClient(transport=transport))
+    used: list[tuple[asyncio.AbstractEventLoop, object]] = []
+
+    async def call() -> None:
+        await client.list_jobs(make_tenant(), ListQuery())
+        used.append((asyncio.get_running_loop(), client._loop_clients()))
+
+    asyncio.run(call())
+    asyncio.run(call())
+    (first_loop, first), (second_loop, second) = used
+    assert first is not second
+    assert first_loop not in client._clients  # dropped when the second loop made its clients
+    client._clients.pop(second_loop, None)
