@@ -139,3 +139,50 @@ def test_relative_times_keep_ticking(page: Page, dashboard: Dashboard, sim: Simu
     expect(created).to_have_text("just now")
     page.clock.fast_forward("03:05")
     expect(created).to_have_text("3 min ago")
+
+
+def test_the_theme_is_set_before_the_body_is_parsed(page: Page, dashboard: Dashboard, sim: Simulator) -> None:
+    # Recorded the moment <body> enters the document: the first paint cannot come earlier.
+    page.add_init_script(
+        """new MutationObserver((records, observer) => {
+             if (document.body) {
+               window.__themeAtBody = document.documentElement.getAttribute("data-theme");
+               observer.disconnect();
+             }
+           }).observe(document, { childList: true, subtree: true });"""
+    )
+    log_in(page, dashboard, "/t/acme/jobs/")
+    page.get_by_label("Theme").select_option("dark")
+    page.reload()
+    page.wait_for_function("window.__themeAtBody !== undefined")
+    assert page.evaluate("window.__themeAtBody") == "dark"
+
+
+def test_without_javascript_the_page_follows_the_system_and_hides_the_controls(
+    browser: Browser, dashboard: Dashboard, sim: Simulator
+) -> None:
+    context = browser.new_context(color_scheme="dark", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, dashboard, "/t/acme/jobs/")
+        expect(page.get_by_label("Theme")).to_be_hidden()
+        expect(page.locator("#table-tools")).to_be_hidden()
+        expect(page.locator("a.permalink")).to_have_attribute("href", f"{dashboard.url}/t/acme/jobs/")
+        dark_body = page.locator("body").evaluate("body => getComputedStyle(body).backgroundColor")
+    finally:
+        context.close()
+    assert dark_body == "rgb(18, 20, 23)"  # --bg of the dark palette
+
+
+def test_pages_raise_no_script_errors_or_csp_violations(page: Page, dashboard: Dashboard, sim: Simulator) -> None:
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    log_in(page, dashboard, "/t/acme/jobs/?tz=Asia/Tokyo")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    page.get_by_role("button", name="Duration").click()
+    page.get_by_label("Theme").select_option("dark")
+    page.locator("tr.job-row .col-function a").first.click()
+    expect(page.locator(".facts time[datetime]").first).to_contain_text("+09:00")
+    expect(page.locator("#live-status")).not_to_have_attribute("data-state", "connecting")
+    assert problems == []
