@@ -15,7 +15,8 @@ lifespan events, and a client must not outlive or cross its loop): one for list/
 requests, one for event streams, so that long-lived streams cannot take every pooled connection
 from page requests. `aclose_clients()` closes the running loop's pair (tests, shutdown).
 
-The tunables below are module attributes, read at each call: tests and the bench command set them.
+The tunables below are module attributes that tests and the bench command may set: timeouts and
+retry delays are read at each call, pool sizes and the user agent when a loop's clients are made.
 """
 
 from __future__ import annotations
