@@ -3,9 +3,8 @@
 `RequestIdMiddleware` comes first in MIDDLEWARE. It takes the caller's `X-Request-ID` when it looks
 like an id (a proxy or a load balancer set it), otherwise makes one; puts it in the
 `jobsdash.ops.logs.request_id` context variable for every log line of the request (until the
-response is closed), on
-`request.request_id`, and on the response's `X-Request-ID`; then writes one access-log line
-(logger `jobsdash.access`):
+response is closed), on `request.request_id`, and on the response's `X-Request-ID`; then writes
+one access-log line (logger `jobsdash.access`; DEBUG for the probes, INFO for the rest):
 
     ... logger=jobsdash.access request_id=4b1f... msg="GET /t/acme/jobs/ 200" method=GET
     path=/t/acme/jobs/ query="state=failed" status=200 duration_ms=12.4 user=3 tenant=acme

@@ -19,6 +19,10 @@ CHECK_TIMEOUT = 2.0
 _CACHE_KEY = "ops:readyz"
 
 
+class CacheNotStoring(Exception):
+    """The cache answered but did not keep what was stored (e.g. a full, evicting cache)."""
+
+
 async def check_all() -> dict[str, str]:
     """`{"database": "ok", "cache": "ok", "channel_layer": "ok"}`; a failed check reads
     `"error: <exception class>"` (never the message: it may hold a host name or a user)."""
@@ -31,8 +35,8 @@ async def check_all() -> dict[str, str]:
 async def _run(name: str, check: Awaitable[None]) -> str:
     try:
         await asyncio.wait_for(check, CHECK_TIMEOUT)
-    except Exception as exc:
-        kind = "TimeoutError" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+    except Exception as exc:  # whatever it is, the dependency is not usable
+        kind = type(exc).__name__
         logger.warning("readiness: %s is not reachable (%s)", name, kind)
         return f"error: {kind}"
     return "ok"
@@ -49,10 +53,6 @@ def _ping_cache() -> None:
     cache.set(_CACHE_KEY, token, 30)
     if cache.get(_CACHE_KEY) != token:
         raise CacheNotStoring("the cache did not keep a value")
-
-
-class CacheNotStoring(Exception):
-    pass
 
 
 async def _database() -> None:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import base64
 import logging
+import socket
 from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
+from jobsdash.ops import readiness
 from jobsdash.ops.logs import LineFormatter, RequestIdFilter, request_id
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import client as waylay_client
 from tests.conftest import PASSWORD
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+CACHE = "django.core.cache.backends.redis.RedisCache"
 
 
 def test_healthz_answers_ok_without_login_or_database() -> None:
@@ -35,7 +38,7 @@ def test_readyz_reports_every_dependency_ok() -> None:
 
 @pytest.mark.django_db
 def test_readyz_names_an_unreachable_cache_with_its_error_class_only() -> None:
-    broken = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": UNREACHABLE_REDIS}}
+    broken = {"default": {"BACKEND": CACHE, "LOCATION": UNREACHABLE_REDIS}}
     with override_settings(CACHES=broken):
         answer = Client().get("/readyz")
     assert answer.status_code == 503
@@ -45,6 +48,21 @@ def test_readyz_names_an_unreachable_cache_with_its_error_class_only() -> None:
     assert body["cache"].startswith("error: ")
     assert "127.0.0.1" not in answer.content.decode()
     assert "Traceback" not in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_readyz_gives_up_on_a_cache_that_never_answers(monkeypatch) -> None:
+    monkeypatch.setattr(readiness, "CHECK_TIMEOUT", 0.3)
+    # A port that accepts connections (the kernel's backlog) and never says a word.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        location = f"redis://127.0.0.1:{port}/0"
+        # The socket timeout only frees the worker thread after the test; readyz answers first.
+        hung = {"default": {"BACKEND": CACHE, "LOCATION": location, "OPTIONS": {"socket_timeout": 1}}}
+        with override_settings(CACHES=hung):
+            answer = Client().get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json() == {"database": "ok", "cache": "error: TimeoutError", "channel_layer": "ok"}
 
 
 @pytest.mark.django_db
