@@ -7,7 +7,8 @@
 // Every <time datetime="..."> gets a title with the absolute time in UTC and in the chosen zone.
 // Its text becomes relative ("3 min ago", as the server renders it) and is refreshed every
 // TICK_MS; a <time> the server rendered as an absolute time (its text has a date or "UTC", e.g.
-// the detail page's facts) shows the time in the chosen zone followed by the relative time.
+// the detail page's facts) shows the time in the chosen zone followed by the relative time, and
+// a clock time (the live event list) shows the clock time in the chosen zone.
 
 const KEY = "jobsdash:tz";
 const TICK_MS = 20_000;
@@ -84,10 +85,14 @@ export function relative(date, now = Date.now()) {
   return "just now";
 }
 
+// How a <time> is shown follows how it was first rendered (or its data-time-style): a date
+// ("absolute"), a clock time like the live event list's ("clock"), else relative.
 function styleOf(element) {
   if (!element.dataset.timeStyle) {
     const text = element.textContent.trim();
-    element.dataset.timeStyle = /UTC|\d{4}-\d{2}-\d{2}/.test(text) ? "absolute" : "relative";
+    if (/UTC|\d{4}-\d{2}-\d{2}/.test(text)) element.dataset.timeStyle = "absolute";
+    else if (/\d{1,2}:\d{2}/.test(text)) element.dataset.timeStyle = "clock";
+    else element.dataset.timeStyle = "relative";
   }
   return element.dataset.timeStyle;
 }
@@ -102,7 +107,9 @@ function render(element, zone) {
   if (zoneName !== "UTC") lines.push(`${formatIn(date, zoneName)} (${zoneName})`);
   element.title = lines.join("\n");
   const ago = relative(date);
-  element.textContent = style === "absolute" ? `${formatIn(date, zoneName)} (${ago})` : ago;
+  if (style === "absolute") element.textContent = `${formatIn(date, zoneName)} (${ago})`;
+  else if (style === "clock") element.textContent = formatIn(date, zoneName).split(" ")[1];
+  else element.textContent = ago;
 }
 
 function renderAll(root = document) {

@@ -186,3 +186,17 @@ def test_pages_raise_no_script_errors_or_csp_violations(page: Page, dashboard: D
     expect(page.locator(".facts time[datetime]").first).to_contain_text("+09:00")
     expect(page.locator("#live-status")).not_to_have_attribute("data-state", "connecting")
     assert problems == []
+
+
+def test_live_events_on_the_job_page_show_clock_times_in_the_zone(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    job = sim.create_job("acme", "build")
+    log_in(page, dashboard, f"/t/acme/jobs/build/{job['id']}/?tz=Asia/Tokyo")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    sim.advance("acme", "build", job["id"], to="active")
+    when = page.locator("#timeline li time").first
+    expect(when).to_have_attribute("data-time-style", "clock")
+    moment = datetime.fromisoformat(when.get_attribute("datetime").replace("Z", "+00:00"))
+    expect(when).to_have_text(moment.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M:%S"))
+    assert when.get_attribute("title").splitlines()[1].endswith("+09:00 (Asia/Tokyo)")
