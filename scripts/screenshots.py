@@ -89,11 +89,12 @@ def log_in_state(browser: Browser, board: Dashboard, path: str) -> dict:
     return state
 
 
-def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: str) -> list[Path]:
+def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: str, build_id: str) -> list[Path]:
     shots = {
         "list": ("/t/acme/jobs/", True),
         "overview": ("/t/acme/jobs/", False),  # the top of the list: the overview at a glance
         "detail": (f"/t/acme/jobs/verify/{verify_id}/", True),
+        "detail-failed": (f"/t/acme/jobs/build/{build_id}/", False),  # failure banner and build log
         "embed": ("/t/acme/jobs/?embed=1", True),
     }
     written = []
@@ -105,7 +106,7 @@ def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: 
             page = context.new_page()
             for name, (path, full_page) in shots.items():
                 page.goto(f"{board.url}{path}")
-                page.locator("#live-status[data-state=live]").wait_for(timeout=15_000)
+                page.locator("#live-status:not([data-state=connecting])").wait_for(timeout=15_000)
                 target = out / f"{name}-{width}-{theme}.png"
                 page.screenshot(path=target, full_page=full_page)
                 written.append(target)
@@ -127,10 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             verify = sim.create_job("acme", "verify", children=True)
             for _ in range(3):
                 sim.advance("acme", "verify", verify["id"])
+            build = sim.create_job("acme", "build", outcome="failed")
+            sim.advance("acme", "build", build["id"], to="failed")
             with running_dashboard(workdir, simulator_url) as board, sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
                 state = log_in_state(browser, board, "/t/acme/jobs/")
-                written = take(browser, board, state, args.out, verify["id"])
+                written = take(browser, board, state, args.out, verify["id"], build["id"])
                 browser.close()
         finally:
             sim.close()
