@@ -42,7 +42,10 @@ def themed_context(request: pytest.FixtureRequest, browser: Browser) -> Iterator
     context.close()
 
 
-def test_the_login_page_has_no_serious_violations(page: Page, dashboard: Dashboard, axe: Axe) -> None:
+def test_the_login_page_has_no_serious_violations(
+    themed_context: BrowserContext, dashboard: Dashboard, axe: Axe
+) -> None:
+    page = themed_context.new_page()
     page.goto(f"{dashboard.url}/accounts/login/")
     expect(page.get_by_label("Username")).to_be_visible()
     assert blocking_violations(axe, page) == []

@@ -94,6 +94,7 @@ def test_a_tz_link_shows_times_in_utc_or_in_a_named_zone(page: Page, dashboard: 
     tokyo = moment.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S +09:00 (Asia/Tokyo)")
     assert title.splitlines() == [moment.strftime("%Y-%m-%d %H:%M:%S UTC"), tokyo]
     expect(page.get_by_label("Times in")).to_have_value("Asia/Tokyo")
+    expect(page.locator("form.filters input[name=tz]")).to_have_value("Asia/Tokyo")  # applying filters keeps it
 
     # The detail page shows absolute times in the zone, and links within the dashboard keep it.
     page.locator("tr.job-row .col-function a").first.click()
