@@ -261,10 +261,10 @@ class Stream:
             ttl = live_setting("LIVE_LEASE_TTL")
             try:
                 held = await state.acquire(self.sid, token, ttl)
-            except Exception:
+            except Exception as exc:  # Redis down: keep trying, quietly (no traceback every few seconds)
                 if _cancelling():
                     raise
-                logger.exception("stream %s: could not ask for the lease", self.sid)
+                logger.warning("stream %s: could not ask for the lease: %s", self.sid, exc)
                 held = False
             if not held:
                 await asyncio.sleep(ttl / 3)
@@ -303,10 +303,10 @@ class Stream:
                     return True
                 try:
                     renewed = await self.relay.state.renew(self.sid, self.token, ttl)
-                except Exception:
+                except Exception as exc:
                     if _cancelling():
                         raise
-                    logger.exception("stream %s: could not renew the lease", self.sid)
+                    logger.warning("stream %s: could not renew the lease: %s", self.sid, exc)
                     renewed = False
                 if not renewed:
                     logger.warning("stream %s: lost the lease; stopping the upstream connection", self.sid)
