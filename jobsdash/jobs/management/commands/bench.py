@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 _HELP = """\
 Benchmark jobsdash on ONE daphne process against the Waylay simulator, everything on 127.0.0.1
 (both started here as subprocesses, with a temporary SQLite database, and stopped at the end,
-also on Ctrl-C). Prints markdown tables (docs/benchmarks.md records the latest runs).
+also on Ctrl-C or SIGTERM). Prints markdown tables (docs/benchmarks.md records the latest runs).
 
 pages:  requests/s and p50/p99 latency of the list API and list page with a warm cache, of a
         cold list (every request misses the cache and goes upstream), and of a trivial
@@ -41,7 +41,9 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("mode", choices=["pages", "fanout", "soak"])
+        parser.add_argument(
+            "mode", nargs="?", default="pages", choices=["pages", "fanout", "soak"], help="Default: pages."
+        )
         parser.add_argument("--redis-url", default="", help="Give daphne this REDIS_URL (default: none, in-memory).")
         pages = parser.add_argument_group("pages")
         pages.add_argument("--concurrency", type=int, default=8, help="Requests in flight (default 8).")
