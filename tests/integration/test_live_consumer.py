@@ -334,3 +334,30 @@ async def test_job_events_invalidate_the_cached_job(sim: Any, member: bytes, acm
     assert (await get_job(acme, "build", job["id"])).document["job"]["state"] == "active"
     assert sim.count("get", "acme") == 2
     await socket.disconnect()
+
+
+async def test_upstream_errors_are_retried_with_a_reconnecting_status(sim: Any, member: bytes) -> None:
+    await on_sim(sim.set_faults, error_status=503, error_times=2, endpoints=["events"])
+    socket, accepted = await open_socket(member)
+    assert accepted
+    assert await frame(socket) == {"event": "status", "data": {"upstream": "reconnecting"}}
+    assert await frame(socket) == {"event": "status", "data": {"upstream": "connected"}}
+    assert sim.count("events", "acme") == 3
+    await socket.disconnect()
+
+
+async def test_every_socket_watching_a_finished_job_gets_close(sim: Any, member: bytes, settings: Any) -> None:
+    settings.LIVE_LINGER = 5.0  # the second socket finds the first one's finished stream
+    job = await on_sim(sim.create_job, "acme", "batch")
+    await on_sim(sim.advance, "acme", "batch", job["id"], to="active")
+    await on_sim(sim.advance, "acme", "batch", job["id"], to="failed")
+    query = f"type=batch&id={job['id'].replace('$', '%24')}"
+    for _ in range(2):
+        socket, accepted = await open_socket(member, query)
+        assert accepted
+        frames = []
+        while not frames or frames[-1].get("event") != "close":
+            frames.append(await frame(socket))
+        assert [f["event"] for f in frames if "seq" in f] == ["ack", "close"]
+        assert await closed(socket) == 1000
+    assert len(sim.streams_opened("acme")) == 2
