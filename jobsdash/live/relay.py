@@ -47,6 +47,7 @@ import random
 import socket
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -152,7 +153,11 @@ class Subscription:
 
     def __init__(self, stream: Stream, maxsize: int, on_overflow: Callable[[], None]) -> None:
         self.stream = stream
-        self.queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize)
+        # A deque and one waiter rather than an asyncio.Queue (three deques and an Event): this is
+        # per socket, and idle sockets are most of them.
+        self._frames: deque[Frame] = deque()
+        self._maxsize = maxsize
+        self._waiter: asyncio.Future[None] | None = None
         self.last_seq: int | None = None
         self.overflowed = False
         self._on_overflow = on_overflow
@@ -160,7 +165,13 @@ class Subscription:
         self._held: list[Frame] | None = []
 
     async def get(self) -> Frame:
-        return await self.queue.get()
+        while not self._frames:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._frames.popleft()
 
     def offer(self, frame: Frame) -> None:
         if self._held is not None:
@@ -180,15 +191,18 @@ class Subscription:
             if self.last_seq is not None and frame.seq <= self.last_seq:
                 return  # already sent (catch-up and live overlap, or a gap refill)
             self.last_seq = frame.seq
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self._frames) >= self._maxsize:
             self.overflowed = True
             self.stream.relay.unsubscribe(self)
             logger.info(
-                "a websocket of stream %s fell %d frames behind; closing it", self.stream.sid, self.queue.qsize()
+                "a websocket of stream %s fell %d frames behind; closing it", self.stream.sid, len(self._frames)
             )
+            self._frames.clear()
             self._on_overflow()
+            return
+        self._frames.append(frame)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class Stream:
