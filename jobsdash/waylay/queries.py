@@ -41,6 +41,9 @@ _PERIOD = re.compile(
     r"P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?"
 )
 _DURATION = re.compile(r"(\d{1,15})([ybwdhms])?")
+# The instants a TimestampSpec may stand for (see validate_timestamp_spec).
+_EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 # Units of a duration, in seconds. `b` is the month (as in the upstream's duration library).
 _DURATION_UNITS = {"y": 365 * 86400, "b": 30 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -120,13 +123,20 @@ def validate_limit(value: str, parameter: str = "limit") -> str:
 
 
 def validate_timestamp_spec(value: str, parameter: str) -> str:
-    """A TimestampSpec: ISO8601 date or date-time, ISO8601 period, or duration. Returned unchanged."""
-    if _DURATION.fullmatch(value) or _PERIOD.fullmatch(value):
-        return value
+    """A TimestampSpec: ISO8601 date or date-time, ISO8601 period, or duration. Returned unchanged.
+
+    Refused too when it stands for an instant outside the years 2 to 9998 (an age of millennia):
+    pages compute time windows and UTC times around it, which must stay within datetime's range.
+    """
+    out_of_range = InvalidQuery(parameter, f"{_show(value)} is out of range: the years 2 to 9998 only")
     try:
-        resolve_timestamp(value)
+        moment = resolve_timestamp(value)
+    except OverflowError:
+        raise out_of_range from None
     except ValueError:
         raise InvalidQuery(parameter, f"{_show(value)} is not a timestamp; use {TIMESTAMP_FORMS}") from None
+    if not _EARLIEST <= moment <= _LATEST:
+        raise out_of_range
     return value
 
 

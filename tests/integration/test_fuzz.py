@@ -89,6 +89,28 @@ NASTY = [
     "2024-02-30T25:61:61Z",
     "9999-12-31",
     "0000-01-01",
+    # Timestamps at the edges of datetime's range, and ages of millennia.
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01T00:00:00+01:00",
+    "0001-01-01+05:00",
+    "PT99999999999999H",
+    "P1DT99999999999999S",
+    "P999999999999Y",
+    "99999999999999y",
+]
+# Regressions: each was a 500 (OverflowError in the page's overview or its UTC times) or went
+# upstream and came back as a 503, before validate_timestamp_spec checked the instant's range.
+OUT_OF_RANGE = [
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01T00:00:00+01:00",
+    "0001-01-01+05:00",
+    "9999-12-31-23:59",
+    "PT99999999999999H",
+    "PT999999999999999M",
+    "P1DT99999999999999S",
+    "P99999999999999W",
+    "P999999999999Y",
+    "99999999999999y",
 ]
 
 
@@ -187,6 +209,21 @@ def _accepted(query: str) -> bool:
     except InvalidQuery:
         return False
     return True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["createdAfter", "createdBefore"])
+def test_timestamps_out_of_range_are_a_400_naming_them(sim: Any, alice: Client, name: str) -> None:
+    for value in OUT_OF_RANGE:
+        query = encode([(name, value)])
+        page = alice.get(f"/t/acme/jobs/?{query}")
+        assert page.status_code == 400 and named_in_page(page.content.decode()) == name, value
+        api = alice.get(f"/api/t/acme/jobs/?{query}")
+        assert api.status_code == 400 and json.loads(api.content)["parameter"] == name, value
+    assert sim.count("list", "acme") == 0
+    # The edges themselves are fine.
+    for value in ("0002-01-01", "9998-12-30T23:00:00Z", "P1000Y"):
+        assert alice.get(f"/t/acme/jobs/?{encode([(name, value)])}").status_code == 200, value
 
 
 @pytest.mark.django_db
