@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -29,6 +29,7 @@ from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS_JOB
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import parse_list_query
+from tests.conftest import PASSWORD
 
 FUZZ = settings(
     max_examples=40,
@@ -298,3 +299,45 @@ def test_signed_link_urls_refuse_bad_tokens_and_ignore_the_query(
     else:
         assert page.status_code in (403, 404)  # 404: a token with "/" matches no route
         assert row.status_code in (403, 404)
+
+
+# Forms: link creation and the login's `next` -----------------------------------------------------
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    lifetime=st.one_of(st.sampled_from(["1 hour", "1 day", "90 days"]), values),
+    scope=st.one_of(st.sampled_from(["list", "job"]), values),
+    job_type=job_types,
+    job_id=job_ids,
+    query=st.one_of(queries.map(encode), raw_queries, values),
+)
+def test_link_creation_answers_any_form_without_a_5xx(
+    alice: Client, lifetime: str, scope: str, job_type: str, job_id: str, query: str
+) -> None:
+    form = {"lifetime": lifetime, "scope": scope, "job_type": job_type, "job_id": job_id, "query": query}
+    answer = alice.post("/t/acme/links/", form)
+    assert answer.status_code in (302, 400), (answer.status_code, answer.content[:300])
+    if answer.status_code == 400:
+        assert named_in_page(answer.content.decode()) in {*LIST_PARAMETERS, "lifetime", "job_type", "job_id"}
+    else:
+        assert alice.get(answer["Location"]).status_code == 200
+
+
+@pytest.fixture
+def nina(make_user: Callable[..., User]) -> User:
+    return make_user("nina")
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(target=st.one_of(values, st.sampled_from(["//evil.example.com/", "https://evil.example.com", "/\\evil"])))
+def test_login_next_is_never_a_5xx_nor_an_open_redirect(nina: User, target: str) -> None:
+    client = Client()
+    assert client.get(f"/accounts/login/?next={segment(target)}").status_code == 200
+    answer = client.post(f"/accounts/login/?next={segment(target)}", {"username": "nina", "password": PASSWORD})
+    assert answer.status_code == 302, answer.status_code
+    # Somewhere on this site: no scheme, no host (browsers read a backslash as a slash).
+    location = urlsplit(answer["Location"].strip().replace("\\", "/"))
+    assert not location.scheme and not location.netloc, answer["Location"]
