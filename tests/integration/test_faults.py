@@ -154,9 +154,9 @@ def test_an_upstream_slower_than_the_timeout_is_a_bounded_503_or_the_stale_copy(
 ) -> None:
     alice.get("/t/acme/jobs/?state=completed")
     alice.get(API_DETAIL)
-    sim.set_faults(latency_ms=2000, endpoints=["list", "get"])
-    # Three attempts of 0.4 s each and the pauses: well under the simulator's 2 s, with slack.
-    bound = 3 * waylay_client.REQUEST_TIMEOUT + sum(waylay_client.RETRY_DELAYS) * 1.5 + 1.5
+    sim.set_faults(latency_ms=5000, endpoints=["list", "get"])
+    # Three attempts of 0.4 s each and the pauses, with slack: long before the simulator's 5 s.
+    bound = 3 * waylay_client.REQUEST_TIMEOUT + sum(waylay_client.RETRY_DELAYS) * 1.5 + 3.0
 
     started = time.monotonic()
     stale = alice.get("/t/acme/jobs/?state=completed")
