@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -71,7 +72,11 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
                 tenant, request.user, scope=EmbedLink.Scope.JOB, lifetime=lifetime, job_type=job_type, job_id=job_id
             )
         else:
-            query = parse_list_query(QueryDict(request.POST.get("query", "")))
+            try:
+                params = QueryDict(request.POST.get("query", ""))
+            except TooManyFieldsSent:
+                raise InvalidQuery("query", "too many parameters") from None
+            query = parse_list_query(params)
             link = create_link(tenant, request.user, scope=EmbedLink.Scope.LIST, lifetime=lifetime, query=query)
     except InvalidQuery as exc:
         return _bad_request(request, exc.parameter, exc.message)
