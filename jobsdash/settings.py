@@ -160,9 +160,17 @@ TEMPLATES = [
 _database_url = env_url("DATABASE_URL")
 if _database_url:
     try:
-        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+        DATABASES = {"default": dj_database_url.parse(_database_url)}
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django knows: {exc}") from None
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under daphne every concurrent request runs in a thread of its own: a pool shares a
+        # bounded number of connections between them instead of one connection per thread.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("JOBSDASH_DB_POOL_SIZE", 20, minimum=1),
+            "timeout": 10,
+        }
 else:
     DATABASES = {
         "default": {
@@ -178,6 +186,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "jobsdash",
+            # A hung Redis must not hold a request thread forever.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
     CHANNEL_LAYERS = {

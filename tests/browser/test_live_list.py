@@ -46,7 +46,8 @@ def test_pausing_holds_updates_until_resumed(page: Page, dashboard: Dashboard, s
     page.get_by_label("Pause live updates").check()
     job = sim.create_job("acme", "scale")
     sim.advance("acme", "scale", job["id"], to="active")
-    expect(page.locator("#held-count")).to_have_text("(1 update held)")
+    # Two events: the new job is announced waiting, then goes active.
+    expect(page.locator("#held-count")).to_have_text("(2 updates held)")
     row = page.locator(f'tr.job-row[data-job-id="{job["id"]}"]')
     expect(row).to_have_count(0)
     page.get_by_label("Pause live updates").uncheck()
