@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -293,7 +294,7 @@ class Stream:
                 await asyncio.sleep(ttl / 3)
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(state.release(self.sid, token))
+                    await asyncio.wait_for(state.release(self.sid, token), _STOP_WAIT)
             if closed:
                 return
 
@@ -504,13 +505,13 @@ class Relay:
     async def _stop(self, stream: Stream) -> None:
         logger.info("stream %s: no more subscribers; closing it", stream.sid)
         if stream.owner is not None:
-            stream.owner.cancel()
-            with contextlib.suppress(BaseException):
-                await stream.owner
+            await _finish(stream.owner, f"stream {stream.sid}")
         async with self._membership:
             if stream.sid not in self.streams and self._channel is not None:
-                with contextlib.suppress(Exception):
-                    await self.layer.group_discard(stream.key.group, self._channel)
+                try:
+                    await asyncio.wait_for(self.layer.group_discard(stream.key.group, self._channel), _STOP_WAIT)
+                except Exception as exc:  # the group entry expires by itself
+                    logger.warning("stream %s: could not leave its group: %r", stream.sid, exc)
 
     async def _join(self, stream: Stream) -> None:
         if stream.joined is None:
@@ -564,14 +565,30 @@ class Relay:
                 stream.linger.cancel()
             self.streams.pop(stream.sid, None)
             await self._stop(stream)
-        for task in list(self._stopping):
-            with contextlib.suppress(BaseException):
-                await task
+        if self._stopping:
+            await asyncio.wait(set(self._stopping), timeout=_STOP_WAIT)
         if self._receiver is not None:
-            self._receiver.cancel()
-            with contextlib.suppress(BaseException):
-                await self._receiver
-        await self.state.aclose()
+            await _finish(self._receiver, "the live receiver")
+        try:
+            await asyncio.wait_for(self.state.aclose(), _STOP_WAIT)
+        except Exception as exc:
+            logger.warning("could not close the stream state store: %r", exc)
+
+
+_STOP_WAIT = 5.0  # seconds a stopping task gets before it is logged and left behind
+
+
+async def _finish(task: asyncio.Task[Any], what: str) -> None:
+    """Cancel `task` and wait for it, boundedly: a task stuck in a library that does not honour
+    cancellation is logged with its stack, not waited for forever (a hung shutdown or test run)."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=_STOP_WAIT)
+    if not done:
+        stack = io.StringIO()
+        task.print_stack(file=stack)
+        logger.warning("%s did not stop within %g s; leaving it behind:\n%s", what, _STOP_WAIT, stack.getvalue())
+    elif not task.cancelled() and task.exception() is not None:
+        logger.warning("%s ended with %r", what, task.exception())
 
 
 _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Relay] = weakref.WeakKeyDictionary()
