@@ -124,7 +124,7 @@ async def fan_out(
             if seq == 0:
                 continue
             got = pool.latencies[seq]
-            result.expected += pool._expected[seq]
+            result.expected += pool.expected[seq]
             result.latencies.extend(got)
             if complete:
                 result.all_sockets.append(max(got))

@@ -139,7 +139,7 @@ async def measure(target: Target, options: SoakOptions, say: Callable[[str], Non
         if record.events:
             await pool.delivered(record.events[-1][1], _GRACE)
         record.latencies = {seq: list(pool.latencies[seq]) for _, seq in record.events}
-        record.expected = {seq: pool._expected[seq] for _, seq in record.events}
+        record.expected = {seq: pool.expected[seq] for _, seq in record.events}
         record.dropped = pool.dropped
         await pool.close()
     return record

@@ -35,7 +35,7 @@ class SocketPool:
         self.readers: set[asyncio.Task[None]] = set()
         self.sent: dict[int, float] = {}
         self.latencies: dict[int, list[float]] = {}
-        self._expected: dict[int, int] = {}
+        self.expected: dict[int, int] = {}  # seq -> sockets open when it was triggered
         self._done: dict[int, asyncio.Event] = {}
         self.frames = 0
         self.connect_errors: list[str] = []
@@ -75,7 +75,7 @@ class SocketPool:
 
     def expect(self, seq: int) -> None:
         """Event `seq` is about to be triggered: every socket open now should receive it."""
-        self._expected[seq] = self.open
+        self.expected[seq] = self.open
         self.latencies[seq] = []
         self._done[seq] = asyncio.Event()
         self.sent[seq] = time.perf_counter()
@@ -99,7 +99,7 @@ class SocketPool:
                 if latencies is None:
                     continue
                 latencies.append(now - self.sent[seq])
-                if len(latencies) >= self._expected[seq]:
+                if len(latencies) >= self.expected[seq]:
                     self._done[seq].set()
         except ConnectionClosed:
             pass
