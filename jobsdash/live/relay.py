@@ -306,6 +306,9 @@ class Stream:
         self._status = position.status
         logger.info("stream %s: holding the lease from seq %d", self.sid, self._seq)
         reader = asyncio.create_task(self._read(position.last_event_id), name=f"live-upstream-{self.sid}")
+        # A reader cancelled mid-read may end with the library's error instead of CancelledError;
+        # mark it retrieved even if we are cancelled before looking at it.
+        reader.add_done_callback(_retrieve)
         try:
             while True:
                 done, _ = await asyncio.wait({reader}, timeout=ttl / 3)
@@ -329,8 +332,6 @@ class Stream:
         finally:
             reader.cancel()
             await asyncio.wait({reader})
-            if not reader.cancelled():
-                reader.exception()  # retrieved (it was handled above, or we are being cancelled)
 
     async def _read(self, last_event_id: str | None) -> None:
         """Read the upstream until `close`, reconnecting on anything else. Returns after `close`."""
@@ -576,6 +577,11 @@ class Relay:
 
 
 _STOP_WAIT = 5.0  # seconds a stopping task gets before it is logged and left behind
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def _finish(task: asyncio.Task[Any], what: str) -> None:
