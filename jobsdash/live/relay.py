@@ -265,6 +265,7 @@ class Stream:
         if self.owner is None or self.owner.done() or self.finished:
             self.finished = False
             self.owner = asyncio.create_task(self._own(), name=f"live-stream-{self.sid}")
+            self.owner.add_done_callback(_retrieve)
 
     # Lease and upstream -------------------------------------------------------------------------
 
