@@ -70,11 +70,10 @@ def list_jobs(tenant: Tenant, query: ListQuery) -> Cached:
     Raises the client's errors (CredentialsRejected, UpstreamUnavailable, BadResponse, ...) when
     the upstream fails and no copy is held.
     """
-    key = _key(tenant, "list", query.urlencode())
     return _lookup(
         "list",
-        key,
-        _invalidation_key(tenant),
+        _key(tenant, "list", query.urlencode()),
+        _lists_changed_key(tenant),
         lambda doc: settings.CACHE_TTL_LIST,
         lambda: client.list_jobs(tenant, query),
     )
@@ -82,24 +81,25 @@ def list_jobs(tenant: Tenant, query: ListQuery) -> Cached:
 
 def get_job(tenant: Tenant, job_type: str, job_id: str) -> Cached:
     """One job of the tenant, from the cache when fresh (finished jobs stay fresh much longer)."""
-    return _lookup(
-        "job", _job_key(tenant, job_type, job_id), None, _job_ttl, lambda: client.get_job(tenant, job_type, job_id)
-    )
+    key = _job_key(tenant, job_type, job_id)
+    return _lookup("job", key, f"{key}:changed", _job_ttl, lambda: client.get_job(tenant, job_type, job_id))
 
 
-async def on_job_event(tenant: Tenant, event_name: str, job_type: str | None, job_id: str | None) -> None:
-    """A job changed upstream: drop its cached detail and make the tenant's cached lists refetch.
+async def on_job_event(tenant: Tenant, job_type: str | None, job_id: str | None) -> None:
+    """A job changed upstream: its cached detail and the tenant's cached lists are out of date.
 
-    Stale copies of lists are kept (marked out of date, not deleted) so they can still be served
-    if the upstream fails right after.
+    They are marked so (not deleted): a fetch that began before the change cannot pass its answer
+    off as fresh, and the old copies can still be served if the upstream fails right after.
     """
     await sync_to_async(_forget, thread_sensitive=False)(tenant, job_type, job_id)
 
 
 def _forget(tenant: Tenant, job_type: str | None, job_id: str | None) -> None:
-    cache.set(_invalidation_key(tenant), time.time(), settings.CACHE_TTL_STALE)
+    now = time.time()
+    changed = {_lists_changed_key(tenant): now}
     if job_type and job_id:
-        cache.delete(_job_key(tenant, job_type, job_id))
+        changed[f"{_job_key(tenant, job_type, job_id)}:changed"] = now
+    cache.set_many(changed, settings.CACHE_TTL_STALE)
 
 
 def _job_ttl(document: dict[str, Any]) -> int:
@@ -116,23 +116,23 @@ def _job_key(tenant: Tenant, job_type: str, job_id: str) -> str:
     return _key(tenant, "job", f"{job_type}/{job_id}")
 
 
-def _invalidation_key(tenant: Tenant) -> str:
+def _lists_changed_key(tenant: Tenant) -> str:
     return f"jobs:{_VERSION}:t{tenant.pk}:lists-changed"
 
 
-def _lookup(
-    kind: str,
-    key: str,
-    invalidation_key: str | None,
-    fresh_for: Callable[[dict[str, Any]], int],
-    fetch: Callable[[], Awaitable[dict[str, Any]]],
-) -> Cached:
-    entry, changed_at = _read(key, invalidation_key)
+Fetch = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def _lookup(kind: str, key: str, changed_key: str, fresh_for: Callable[[dict[str, Any]], int], fetch: Fetch) -> Cached:
+    found = cache.get_many([key, changed_key])
+    entry: Cached | None = found.get(key)
+    changed_at: float = found.get(changed_key, 0.0)
+    # An entry is dated by when its fetch began: one begun before the last change is out of date.
     if entry is not None and entry.fetched_at > changed_at and entry.age_seconds < entry.fresh_seconds:
         CACHE_LOOKUPS.labels(kind, "hit").inc()
         return entry
     try:
-        fetched = _single_flight(key, fetch, fresh_for)
+        fetched = _single_flight(key, fetch, fresh_for, changed_at)
     except (UpstreamUnavailable, BadResponse) as exc:
         if entry is None:
             raise
@@ -143,33 +143,25 @@ def _lookup(
     return fetched
 
 
-def _read(key: str, invalidation_key: str | None) -> tuple[Cached | None, float]:
-    if invalidation_key is None:
-        return cache.get(key), 0.0
-    found = cache.get_many([key, invalidation_key])
-    return found.get(key), found.get(invalidation_key, 0.0)
-
-
-# In-process single flight: key -> the future of the fetch in progress.
-_inflight: dict[str, Future[Cached]] = {}
+# In-process single flight: key -> the fetch in progress and when it began.
+_inflight: dict[str, tuple[Future[Cached], float]] = {}
 _inflight_lock = threading.Lock()
 
 
-def _single_flight(
-    key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], fresh_for: Callable[[dict[str, Any]], int]
-) -> Cached:
+def _single_flight(key: str, fetch: Fetch, fresh_for: Callable[[dict[str, Any]], int], changed_at: float) -> Cached:
     with _inflight_lock:
-        running = _inflight.get(key)
-        if running is None:
-            running = _inflight[key] = Future()
-            leader = True
-        else:
-            leader = False
+        flight = _inflight.get(key)
+        # Join a fetch in progress only if it began after the last change.
+        leader = flight is None or flight[1] <= changed_at
+        if leader:
+            flight = _inflight[key] = (Future(), time.time())
+    assert flight is not None
+    running, started = flight
     if not leader:
         SINGLE_FLIGHT_JOINS.inc()
         return running.result()
     try:
-        result = _fetch_across_processes(key, fetch, fresh_for)
+        result = _fetch_across_processes(key, fetch, fresh_for, started, changed_at)
     except BaseException as exc:
         running.set_exception(exc)
         raise
@@ -178,25 +170,27 @@ def _single_flight(
         return result
     finally:
         with _inflight_lock:
-            _inflight.pop(key, None)
+            if _inflight.get(key) is flight:
+                del _inflight[key]
 
 
-async def _call(fetch: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+async def _call(fetch: Fetch) -> dict[str, Any]:
     return await fetch()
 
 
 def _fetch_across_processes(
-    key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], fresh_for: Callable[[dict[str, Any]], int]
+    key: str, fetch: Fetch, fresh_for: Callable[[dict[str, Any]], int], started: float, changed_at: float
 ) -> Cached:
     """Fetch and store; with a shared cache, wait for another process's identical fetch instead."""
-    started = time.time()
     lock_key = f"{key}:lock"
-    if settings.REDIS_URL and not cache.add(lock_key, 1, _LOCK_SECONDS):
+    locked = bool(settings.REDIS_URL) and cache.add(lock_key, 1, _LOCK_SECONDS)
+    if settings.REDIS_URL and not locked:
         deadline = time.monotonic() + _LOCK_SECONDS
         while time.monotonic() < deadline:
             time.sleep(_LOCK_POLL_SECONDS)
             entry = cache.get(key)
-            if entry is not None and entry.fetched_at >= started:
+            # Another process's answer, if its fetch began after the change this lookup saw.
+            if entry is not None and entry.fetched_at > changed_at and entry.age_seconds < entry.fresh_seconds:
                 SINGLE_FLIGHT_JOINS.inc()
                 return entry
             if cache.get(lock_key) is None:
@@ -205,9 +199,9 @@ def _fetch_across_processes(
         document = async_to_sync(_call)(fetch)
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         fresh_seconds = fresh_for(document)
-        entry = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', time.time(), fresh_seconds)
+        entry = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', started, fresh_seconds)
         cache.set(key, entry, max(settings.CACHE_TTL_STALE, fresh_seconds))
         return entry
     finally:
-        if settings.REDIS_URL:
+        if locked:
             cache.delete(lock_key)

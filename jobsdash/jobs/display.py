@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from jobsdash.waylay.queries import (
     FINISHED_STATES,
@@ -43,7 +43,11 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def job_url(slug: str, job_type: str, job_id: str) -> str:
-    return reverse("jobs:detail", kwargs={"slug": slug, "job_type": job_type, "job_id": job_id})
+    """The job's page, or "" for an id no page URL can carry (one with a `/`): shown unlinked."""
+    try:
+        return reverse("jobs:detail", kwargs={"slug": slug, "job_type": job_type, "job_id": job_id})
+    except NoReverseMatch:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -150,9 +154,15 @@ class JobDetail:
     function_links: list[tuple[str, str]] = field(default_factory=list)  # (kind, upstream href)
 
 
-def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linked: bool = True) -> JobDetail:
-    job = document.get("job") if isinstance(document.get("job"), dict) else {}
+def job_and_status(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A get document's `job` (AnyJobStatus) and its technical `job.job` (JobStatus), {} when odd."""
+    job = document.get("job") if isinstance(document, dict) and isinstance(document.get("job"), dict) else {}
     status = job.get("job") if isinstance(job.get("job"), dict) else {}
+    return job, status
+
+
+def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linked: bool = True) -> JobDetail:
+    job, status = job_and_status(document)
     summary = {
         **job,
         "id": job.get("id") or status.get("id") or "",
@@ -179,7 +189,7 @@ def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linke
 
 
 def full_log(document: dict[str, Any]) -> list[str]:
-    result = (document.get("job") or {}).get("result") or {}
+    result = job_and_status(document)[0].get("result")
     log = result.get("log") if isinstance(result, dict) else None
     return [_text(line) for line in log] if isinstance(log, list) else []
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from jobsdash.jobs import cache
-from jobsdash.jobs.display import JobRow, job_detail, parent_of
+from jobsdash.jobs.display import JobRow, job_and_status, job_detail, parent_of
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import WaylayError
 from jobsdash.waylay.queries import format_timestamp, parse_list_query
@@ -37,15 +37,14 @@ class Family:
 
 def family_of(tenant: Tenant, document: dict[str, Any], link_suffix: str = "") -> Family | None:
     """The family the job of `document` belongs to, or None when it has none."""
-    job = document.get("job") if isinstance(document.get("job"), dict) else {}
-    status = job.get("job") if isinstance(job.get("job"), dict) else {}
+    job, status = job_and_status(document)
     try:
         if parent := parent_of(status):
             parent_doc = cache.get_job(tenant, *parent).document
             return _with_children(tenant, parent_doc, link_suffix)
         if job.get("type") == "verify":
             return _with_children(tenant, document, link_suffix)
-    except WaylayError as exc:
+    except (WaylayError, OverflowError) as exc:  # OverflowError: a parent created near year 1 or 9999
         logger.info("no family tree for a job of %s: %s", tenant.slug, exc)
     return None
 
@@ -71,14 +70,15 @@ def _children(tenant: Tenant, parent: JobRow, link_suffix: str) -> list[JobRow]:
         for item in listed
         if isinstance(item, dict)
         and isinstance(item.get("function"), dict)
+        and item.get("type") in CHILD_TYPES
+        and isinstance(item.get("id"), str)
         and item["function"].get("name") == parent.function_name
         and item["function"].get("version", "") == parent.function_version
     ][:MAX_CANDIDATES]
     children = []
     for item in candidates:
         doc = cache.get_job(tenant, item["type"], item["id"]).document
-        status = (doc.get("job") or {}).get("job") or {}
-        if parent_of(status) == (parent.type, parent.id):
+        if parent_of(job_and_status(doc)[1]) == (parent.type, parent.id):
             children.append(job_detail(tenant.slug, doc, link_suffix).row)
     order = {job_type: n for n, job_type in enumerate(CHILD_TYPES)}
     return sorted(

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from jobsdash.links.models import EmbedLink
 from jobsdash.tenants.models import Tenant
+from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import ListQuery, parse_list_query
 
 logger = logging.getLogger(__name__)
@@ -122,7 +123,10 @@ def resolve(token: str) -> Grant:
         raise LinkRefused("This link has been revoked. Ask for a new one.")
     if link.is_expired:
         raise LinkRefused(f"This link expired on {link.expires_at:%Y-%m-%d %H:%M} UTC. Ask for a new one.")
-    query = parse_list_query(parse_qs(link.query)) if link.scope == EmbedLink.Scope.LIST else None
+    try:
+        query = parse_list_query(parse_qs(link.query)) if link.scope == EmbedLink.Scope.LIST else None
+    except InvalidQuery:  # stored before the validation grew stricter
+        raise LinkRefused("This link's filter is no longer valid. Ask for a new one.") from None
     return Grant(link.pk, link.tenant, link.scope, query, link.job_type, link.job_id, link.expires_at)
 
 

@@ -416,7 +416,7 @@ class Stream:
         job = event.data.get("job") if isinstance(event.data, dict) else None
         job = job if isinstance(job, dict) else {}
         try:
-            await job_cache.on_job_event(self.tenant, event.name, job.get("type"), job.get("id"))
+            await job_cache.on_job_event(self.tenant, job.get("type"), job.get("id"))
         except Exception:  # a cache outage must not stop live updates
             logger.exception("stream %s: cache invalidation failed", self.sid)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from concurrent.futures import ThreadPoolExecutor
+
 from asgiref.sync import async_to_sync
 
 from jobsdash.jobs import cache
@@ -10,14 +12,6 @@ from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.waylay.queries import parse_list_query
 
 pytestmark = pytest.mark.django_db
-
-
-def test_keys_carry_the_tenant_and_the_normalized_query(acme, globex) -> None:
-    q1 = parse_list_query({"type": ["build", "deploy"], "limit": ["5"]})
-    q2 = parse_list_query({"limit": ["5.0"], "type": ["deploy", "build", "deploy"]})
-    assert cache._key(acme, "list", q1.urlencode()) == cache._key(acme, "list", q2.urlencode())
-    assert cache._key(acme, "list", q1.urlencode()) != cache._key(globex, "list", q1.urlencode())
-    assert cache._job_key(acme, *XSS_JOB) != cache._job_key(globex, *XSS_JOB)
 
 
 def test_lists_and_jobs_are_served_from_the_cache_while_fresh(sim, acme) -> None:
@@ -50,7 +44,7 @@ def test_a_job_event_drops_the_job_and_refreshes_the_tenants_lists_only(sim, acm
     cache.list_jobs(acme, query)
     cache.list_jobs(globex, query)
     cache.get_job(acme, *XSS_JOB)
-    async_to_sync(cache.on_job_event)(acme, "completed", *XSS_JOB)
+    async_to_sync(cache.on_job_event)(acme, *XSS_JOB)
     cache.list_jobs(acme, query)
     cache.list_jobs(globex, query)
     cache.get_job(acme, *XSS_JOB)
@@ -65,3 +59,19 @@ def test_an_upstream_failure_with_no_copy_raises(sim, acme) -> None:
     sim.set_faults(error_status=503)
     with pytest.raises(UpstreamUnavailable):
         cache.list_jobs(acme, parse_list_query({"state": ["delayed"]}))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fetch_begun_before_an_event_does_not_pass_for_fresh(sim, acme, settings) -> None:
+    settings.CACHE_TTL_JOB_FINISHED = settings.CACHE_TTL_JOB_ACTIVE = 3600
+    sim.set_faults(latency_ms=600, endpoints=["get"])
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(cache.get_job, acme, *XSS_JOB)
+        sim.wait_for(lambda: sim.count("get", "acme") == 1, what="the fetch to reach the upstream")
+        async_to_sync(cache.on_job_event)(acme, *XSS_JOB)  # the job changes meanwhile
+        in_flight.result()
+    sim.clear_faults()
+    cache.get_job(acme, *XSS_JOB)
+    assert sim.count("get", "acme") == 2  # the answer from before the change was not taken as fresh
+    cache.get_job(acme, *XSS_JOB)
+    assert sim.count("get", "acme") == 2
