@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from asgiref.sync import async_to_sync
 
 from jobsdash.jobs import cache
