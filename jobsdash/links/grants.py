@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,7 +26,7 @@ from django.utils import timezone
 from jobsdash.links.models import EmbedLink
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
-from jobsdash.waylay.queries import ListQuery, parse_list_query
+from jobsdash.waylay.queries import ListQuery, parse_list_query, resolve_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -68,17 +68,31 @@ class Grant:
         assert self.query is not None
         return job_id is None and not children and (job_type is None or job_type in (self.query.type or (job_type,)))
 
-    def allows_event(self, data: Any) -> bool:
-        """Whether a job event of the stream concerns the granted list (type and function type)."""
-        if self.scope == EmbedLink.Scope.JOB or self.query is None:
+    def allows_job(self, job_type: Any, function_type: Any, state: Any, created_at: datetime | None = None) -> bool:
+        """Whether a job lies within a list link's filter: type, function type, state and, when
+        its creation time is known, the time window."""
+        query = self.query
+        if self.scope == EmbedLink.Scope.JOB or query is None:
             return True
+        if (query.type and job_type not in query.type) or (query.state and state not in query.state):
+            return False
+        if query.function_type and function_type not in query.function_type:
+            return False
+        if created_at is None:
+            return True
+        now = datetime.now(UTC)
+        after = resolve_timestamp(query.created_after, now) if query.created_after else None
+        before = resolve_timestamp(query.created_before, now) if query.created_before else None
+        return (after is None or created_at >= after) and (before is None or created_at <= before)
+
+    def allows_event(self, event: str, data: Any) -> bool:
+        """Whether a frame of the stream concerns the granted list. Job events carry the job's
+        type, function type and new state, not its creation time: the window is not checked."""
         if not isinstance(data, dict):
             return True  # ack / close text
         job = data.get("job") if isinstance(data.get("job"), dict) else {}
         function = data.get("function") if isinstance(data.get("function"), dict) else {}
-        if self.query.type and job.get("type") not in self.query.type:
-            return False
-        return not (self.query.function_type and function.get("functionType") not in self.query.function_type)
+        return self.allows_job(job.get("type"), function.get("functionType"), event)
 
 
 def create_link(

@@ -48,10 +48,9 @@ def link_row(request: HttpRequest, token: str, job_type: str, job_id: str) -> Ht
     if grant.scope != EmbedLink.Scope.LIST:
         raise Http404("No such job")
     document = cache.get_job(grant.tenant, validate_job_type(job_type), validate_job_id(job_id)).document
-    job = document.get("job") or {}
-    if not grant.allows_event({"job": {"type": job.get("type")}, "function": job.get("function")}):
-        raise Http404("No such job")
     row = display.job_detail(grant.tenant.slug, document, linked=False).row
+    if not grant.allows_job(row.type, row.function_type, row.state, row.created_at):
+        raise Http404("No such job")
     return render(request, "jobs/partials/job_row.html", {"row": row, "mode": Mode(embed=True, token=token)})
 
 

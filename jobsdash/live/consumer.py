@@ -15,7 +15,8 @@ Frames, server to browser, JSON text (DESIGN.md, "Websocket frames"):
   stream state that has expired): what the page shows may be out of date, so it should refetch it.
   Live frames follow on the same socket from `seq` + 1.
 - After relaying `close`, the server closes the socket with code 1000. A socket too slow to take
-  the frames is closed with 1013; an abusive client (oversized or too many messages) with 1009/1008.
+  the frames is closed with 1013; an abusive client (oversized or too many messages) with 1009/1008;
+  a signed link's socket with 4003 when the link expires or is revoked.
 
 Messages from the browser are not used: they are read and ignored.
 """
@@ -30,7 +31,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.http import Http404
+from django.utils import timezone
 
 from jobsdash.links.grants import Grant, LinkRefused, aresolve
 from jobsdash.live.relay import CLOSE_TOO_SLOW, Frame, StreamKey, Subscription, get_relay
@@ -42,6 +45,7 @@ from jobsdash.waylay.queries import validate_job_id, validate_job_type
 logger = logging.getLogger(__name__)
 
 MAX_INCOMING_CHARS = 4096
+CLOSE_LINK_ENDED = 4003  # the signed link expired or was revoked while the socket was open
 MAX_INCOMING_PER_MINUTE = 60
 _MAX_SINCE_DIGITS = 18
 
@@ -53,6 +57,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
 
     subscription: Subscription | None = None
     grant: Grant | None = None
+    watcher: asyncio.Task[None] | None = None
     writer: asyncio.Task[None] | None = None
     closing: asyncio.Task[None] | None = None
 
@@ -83,6 +88,8 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=1011)
             return
         self.writer = asyncio.create_task(self._write(self.subscription))
+        if token is not None:
+            self.watcher = asyncio.create_task(self._watch_link(token))
 
     async def _tenant_of_member(self, slug: str) -> Tenant | None:
         user = self.scope.get("user")
@@ -111,11 +118,29 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     async def _write(self, subscription: Subscription) -> None:
         while True:
             frame = await subscription.get()
-            if self.grant is not None and frame.seq is not None and not self.grant.allows_event(_data_of(frame)):
+            if (
+                self.grant is not None
+                and frame.seq is not None
+                and not self.grant.allows_event(frame.event, _data_of(frame))
+            ):
                 continue  # a job outside the signed link's filter
             await self.send(text_data=frame.text)
             if frame.event == "close":
                 await self.close(code=1000)
+                return
+
+    async def _watch_link(self, token: str) -> None:
+        """End a signed link's socket when the link expires or is revoked (checked every
+        LINK_RECHECK_SECONDS), not only at the next connect."""
+        recheck = float(getattr(settings, "LINK_RECHECK_SECONDS", 30.0))
+        while self.grant is not None:
+            left = (self.grant.expires_at - timezone.now()).total_seconds()
+            await asyncio.sleep(max(0.0, min(recheck, left)))
+            try:
+                await aresolve(token)
+            except LinkRefused as refused:
+                logger.info("closing a signed link's websocket: %s", refused.reason)
+                await self.close(code=CLOSE_LINK_ENDED)
                 return
 
     def _too_slow(self) -> None:
@@ -135,6 +160,8 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=1008)
 
     async def disconnect(self, code: int) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
         if self.writer is not None:
             self.writer.cancel()
         if self.subscription is not None:

@@ -259,3 +259,14 @@ def test_the_embed_link_command_prints_a_working_link(sim, acme: Tenant) -> None
     assert Client().get(path).status_code == 200
     link = EmbedLink.objects.get()
     assert timedelta(hours=1, minutes=59) < link.expires_at - timezone.now() <= timedelta(hours=2)
+
+
+def test_a_list_links_rows_keep_to_its_state_and_time_window(sim, alice: Client) -> None:
+    token = _create(alice, scope="list", query="type=build&state=failed&createdAfter=P7D").split("/")[2]
+    failed = _upstream_job(sim, "failed")["job"]["id"]
+    completed = _upstream_job(sim, "completed")["job"]["id"]
+    anonymous = Client()
+    assert anonymous.get(f"/e/{token}/row/build/{quote(failed, safe='')}/").status_code == 200
+    assert anonymous.get(f"/e/{token}/row/build/{quote(completed, safe='')}/").status_code == 404
+    recent = _create(alice, scope="list", query="type=build&createdAfter=PT1M").split("/")[2]
+    assert anonymous.get(f"/e/{recent}/row/build/{quote(failed, safe='')}/").status_code == 404  # older

@@ -12,7 +12,7 @@ from django.utils import timezone
 from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.waylay.queries import parse_list_query
-from tests.integration.test_live_consumer import _stop_relay, events, fast_live, frame, on_sim, open_socket
+from tests.integration.test_live_consumer import _stop_relay, closed, events, fast_live, frame, on_sim, open_socket
 
 __all__ = ["_stop_relay", "fast_live"]  # the live tests' autouse fixtures apply here too
 
@@ -66,3 +66,32 @@ async def test_an_expired_or_revoked_link_cannot_open_a_socket(sim: Any, acme: A
     assert not (await open_socket(None, f"token={token}"))[1]
     await EmbedLink.objects.aupdate(revoked_at=None, expires_at=timezone.now() - timedelta(seconds=1))
     assert not (await open_socket(None, f"token={token}"))[1]
+
+
+async def test_revoking_or_expiring_a_link_closes_its_open_sockets(sim: Any, acme: Any, settings: Any) -> None:
+    settings.LINK_RECHECK_SECONDS = 0.2
+    token = await _token(acme, scope=EmbedLink.Scope.LIST, query=parse_list_query({}))
+    socket, accepted = await open_socket(None, f"token={token}")
+    assert accepted
+    await frame(socket)  # status
+    await EmbedLink.objects.aupdate(revoked_at=timezone.now())
+    assert await closed(socket) == 4003
+
+    settings.LINK_RECHECK_SECONDS = 60  # only the expiry can end the next one in time
+    short = await sync_to_async(create_link)(acme, None, scope=EmbedLink.Scope.LIST, lifetime=timedelta(seconds=1))
+    socket, accepted = await open_socket(None, f"token={await sync_to_async(token_for)(short)}")
+    assert accepted
+    assert await closed(socket) == 4003
+
+
+async def test_a_list_link_with_a_state_filter_streams_only_that_state(sim: Any, acme: Any) -> None:
+    token = await _token(acme, scope=EmbedLink.Scope.LIST, query=parse_list_query({"state": ["completed"]}))
+    socket, accepted = await open_socket(None, f"token={token}")
+    assert accepted
+    await frame(socket)  # status
+    job = await on_sim(sim.create_job, "acme", "build")
+    await on_sim(sim.advance, "acme", "build", job["id"], to="active")
+    await on_sim(sim.advance, "acme", "build", job["id"], to="completed")
+    (first,) = await events(socket, 1)
+    assert (first["event"], first["data"]["job"]["id"]) == ("completed", job["id"])  # not waiting, not active
+    await socket.disconnect()
