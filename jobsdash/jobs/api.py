@@ -36,7 +36,7 @@ _ERRORS = {
 
 
 def _respond(request: Request, answer: cache.Cached) -> HttpResponse:
-    if answer.etag in request.headers.get("If-None-Match", ""):
+    if _matches(answer.etag, request.headers.get("If-None-Match", "")):
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(answer.body, content_type="application/json")
@@ -46,6 +46,12 @@ def _respond(request: Request, answer: cache.Cached) -> HttpResponse:
         response["Warning"] = '110 - "Response is stale"'
         response["Age"] = str(int(answer.age_seconds))
     return response
+
+
+def _matches(etag: str, if_none_match: str) -> bool:
+    """RFC 9110 If-None-Match: `*` or a list of (possibly weak) entity tags, compared weakly."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _error(status: int, message: str, parameter: str | None = None) -> JsonResponse:

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from jobsdash.links.grants import Grant, LinkRefused, aresolve
 from jobsdash.live.relay import CLOSE_TOO_SLOW, Frame, StreamKey, Subscription, get_relay
+from jobsdash.metrics import OPEN_WEBSOCKETS, SOCKETS_OVERFLOWED
 from jobsdash.tenants.access import atenant_for_user
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
@@ -58,6 +59,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     subscription: Subscription | None = None
     grant: Grant | None = None
     watcher: asyncio.Task[None] | None = None
+    counted = False  # whether OPEN_WEBSOCKETS counts this socket
     writer: asyncio.Task[None] | None = None
     closing: asyncio.Task[None] | None = None
 
@@ -79,6 +81,8 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         await self.accept()
+        self.counted = True
+        OPEN_WEBSOCKETS.inc()
         try:
             self.subscription = await get_relay().subscribe(
                 tenant, StreamKey.of(tenant, job_type, job_id, children), since, on_overflow=self._too_slow
@@ -144,6 +148,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
                 return
 
     def _too_slow(self) -> None:
+        SOCKETS_OVERFLOWED.inc()
         if self.writer is not None:
             self.writer.cancel()
         self.closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
@@ -160,6 +165,9 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=1008)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            OPEN_WEBSOCKETS.dec()
         if self.watcher is not None:
             self.watcher.cancel()
         if self.writer is not None:

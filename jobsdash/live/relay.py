@@ -58,6 +58,7 @@ from django.conf import settings
 
 from jobsdash.jobs import cache as job_cache
 from jobsdash.live.state import LocalState, RedisState, StreamState
+from jobsdash.metrics import EVENTS_RELAYED, OPEN_UPSTREAM_STREAMS, RELAY_RECONNECTS
 from jobsdash.waylay.client import JOB_EVENTS, Event, stream_events
 from jobsdash.waylay.errors import CredentialsRejected
 
@@ -336,6 +337,13 @@ class Stream:
 
     async def _read(self, last_event_id: str | None) -> None:
         """Read the upstream until `close`, reconnecting on anything else. Returns after `close`."""
+        OPEN_UPSTREAM_STREAMS.inc()
+        try:
+            await self._read_until_close(last_event_id)
+        finally:
+            OPEN_UPSTREAM_STREAMS.dec()
+
+    async def _read_until_close(self, last_event_id: str | None) -> None:
         attempt = 0
         while True:
             connected = False
@@ -391,6 +399,7 @@ class Stream:
             if self._status != STATUS_UNAUTHORIZED:
                 await self._set_status(STATUS_RECONNECTING)
             attempt += 1
+            RELAY_RECONNECTS.inc()
             await asyncio.sleep(delay)
 
     async def _publish(self, event: Event, event_id: str | None) -> None:
@@ -401,6 +410,7 @@ class Stream:
         if not await self.relay.state.append(self.sid, self.token, self._seq + 1, frame.text, event_id):
             raise _LeaseLost(self.sid)
         self._seq += 1
+        EVENTS_RELAYED.labels(event.name).inc()
         message = {"type": "live.frame", "sid": self.sid, "seq": frame.seq, "event": event.name, "text": frame.text}
         await self.relay.send(self.key, message)
 

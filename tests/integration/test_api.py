@@ -70,6 +70,9 @@ def test_etag_and_if_none_match_give_304(alice: Client) -> None:
     assert again.status_code == 304
     assert again.content == b""
     assert alice.get("/api/t/acme/jobs/?type=deploy", HTTP_IF_NONE_MATCH='"other"').status_code == 200
+    assert alice.get("/api/t/acme/jobs/?type=deploy", HTTP_IF_NONE_MATCH=f'"a", W/{etag}').status_code == 304
+    assert alice.get("/api/t/acme/jobs/?type=deploy", HTTP_IF_NONE_MATCH="*").status_code == 304
+    assert alice.get("/api/t/acme/jobs/?type=deploy", HTTP_IF_NONE_MATCH=etag[:-3] + '"').status_code == 200
 
 
 @pytest.mark.django_db
