@@ -12,9 +12,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from jobsdash.jobs import cache
+from jobsdash.jobs.failures import failure_of
 from jobsdash.tenants.access import tenant_for_user
-from jobsdash.tenants.crypto import SecretUnreadable
-from jobsdash.waylay.errors import BadResponse, CredentialsRejected, InvalidQuery, NotFound, UpstreamUnavailable
 from jobsdash.waylay.queries import (
     FUNCTION_TYPES,
     JOB_STATES,
@@ -63,17 +62,17 @@ def _error(status: int, message: str, parameter: str | None = None) -> JsonRespo
 
 class _UpstreamView(APIView):
     def handle_exception(self, exc: Exception) -> HttpResponse:
-        if isinstance(exc, InvalidQuery):
-            return _error(400, exc.message, exc.parameter)
-        if isinstance(exc, NotFound | Http404):
+        if isinstance(exc, Http404):
             return _error(404, "not found")
-        if isinstance(exc, CredentialsRejected | SecretUnreadable):
-            return _error(502, "Waylay rejected this tenant's credentials")
-        if isinstance(exc, UpstreamUnavailable | BadResponse):
-            response = _error(503, "Waylay is unreachable")
-            response["Retry-After"] = "5"
-            return response
-        return super().handle_exception(exc)
+        failure = failure_of(exc)
+        if failure is None:
+            return super().handle_exception(exc)
+        if failure.status == 404:
+            return _error(404, "not found")
+        response = _error(failure.status, failure.message if failure.parameter else failure.title, failure.parameter)
+        if failure.retry_after is not None:
+            response["Retry-After"] = str(failure.retry_after)
+        return response
 
 
 class JobListAPI(_UpstreamView):

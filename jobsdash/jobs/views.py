@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from jobsdash.jobs import cache, display
+from jobsdash.jobs.failures import Failure, failure_of
 from jobsdash.jobs.family import family_of
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
 from jobsdash.jobs.overview import overview
@@ -27,7 +28,7 @@ from jobsdash.links.framing import embeddable
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.tenants.crypto import SecretUnreadable
 from jobsdash.tenants.models import Tenant
-from jobsdash.waylay.errors import BadResponse, CredentialsRejected, InvalidQuery, NotFound, UpstreamUnavailable
+from jobsdash.waylay.errors import InvalidQuery, WaylayError
 from jobsdash.waylay.queries import ListQuery, parse_list_query, validate_job_id, validate_job_type
 
 logger = logging.getLogger(__name__)
@@ -53,26 +54,30 @@ def upstream_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[...,
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404("No such job") from None
-        except InvalidQuery as exc:
-            return _error_page(request, 400, "Invalid parameter", f"{exc.parameter}: {exc.message}")
-        except (CredentialsRejected, SecretUnreadable):
-            message = "Ask an administrator to check the tenant's API key and secret."
-            return _error_page(request, 502, "Waylay rejected this tenant's credentials", message)
-        except (UpstreamUnavailable, BadResponse) as exc:
-            logger.warning("upstream failed for %s: %s", request.path, exc)
-            message = "The registry did not answer properly. Retry in a moment."
-            response = _error_page(request, 503, "Waylay is unreachable", message, retry=True)
-            response["Retry-After"] = "5"
-            return response
+        except (WaylayError, SecretUnreadable) as exc:
+            failure = failure_of(exc)
+            if failure is None:
+                raise
+            if failure.status == 404:
+                raise Http404(failure.message) from None
+            return error_page(request, failure)
 
     return wrapper
 
 
-def _error_page(request: HttpRequest, status: int, title: str, message: str, retry: bool = False) -> HttpResponse:
-    context = {"title": title, "message": message, "retry": retry, "status": status, "mode": _mode(request)}
-    return render(request, "jobs/upstream_error.html", context, status=status)
+def error_page(request: HttpRequest, failure: Failure) -> HttpResponse:
+    message = f"{failure.parameter}: {failure.message}" if failure.parameter else failure.message
+    context = {
+        "title": failure.title,
+        "message": message,
+        "retry": failure.retry_after is not None,
+        "status": failure.status,
+        "mode": _mode(request),
+    }
+    response = render(request, "jobs/upstream_error.html", context, status=failure.status)
+    if failure.retry_after is not None:
+        response["Retry-After"] = str(failure.retry_after)
+    return response
 
 
 def _mode(request: HttpRequest) -> Mode:

@@ -77,11 +77,6 @@ class ListQuery:
     def urlencode(self) -> str:
         return urlencode(self.to_params())
 
-    @property
-    def is_relative(self) -> bool:
-        """Whether a time bound is an age (PT1H, 15m): the same URL then shows other jobs later."""
-        return any(v is not None and not is_absolute_timestamp(v) for v in (self.created_after, self.created_before))
-
 
 def parse_list_query(params: Mapping[str, Any]) -> ListQuery:
     """Validate the list filters in `params` (a QueryDict or a mapping of name -> list of values).
