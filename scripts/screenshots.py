@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +26,7 @@ from tests.browser.conftest import (  # noqa: E402
     PASSWORD,
     USERNAME,
     Dashboard,
-    _wait_until_serving,
-    free_port,
+    running_dashboard,
 )
 from tests.fixtures.simulator import Simulator, start_simulator, stop_process  # noqa: E402
 
@@ -39,40 +34,6 @@ logger = logging.getLogger(__name__)
 
 WIDTHS = (1280, 400)
 THEMES = ("light", "dark")
-
-
-@contextmanager
-def running_dashboard(workdir: Path, simulator_url: str) -> Iterator[Dashboard]:
-    """A daphne dashboard on a free port with tenant `acme` on the simulator and the demo user."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "JOBSDASH_"))}
-    env.update(DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}", DJANGO_ALLOWED_HOSTS="127.0.0.1 localhost")
-    env.pop("REDIS_URL", None)  # the in-memory layer is enough for one process
-    board = Dashboard(f"http://127.0.0.1:{port}", env)
-    board.manage("migrate", "--verbosity", "0")
-    board.manage(
-        "shell",
-        "-c",
-        f"from django.contrib.auth.models import User; User.objects.create_user({USERNAME!r}, password={PASSWORD!r})",
-    )
-    board.manage(
-        "tenant", "add", "acme", "--gateway-url", simulator_url, "--api-key", "acme-key", "--api-secret", "acme-secret"
-    )
-    board.manage("tenant", "grant", "acme", USERNAME)
-    log_path = workdir / "daphne.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "jobsdash.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_serving(board.url, process, log_path)
-        yield board
-    finally:
-        stop_process(process)
 
 
 def log_in_state(browser: Browser, board: Dashboard, path: str) -> dict:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -97,21 +98,16 @@ def _redis_url() -> str:
     return urlunsplit(parts._replace(path="/14"))
 
 
-@pytest.fixture(scope="session")
-def dashboard(simulator: Simulator, portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    workdir = tmp_path_factory.mktemp("dashboard")
+@contextmanager
+def running_dashboard(workdir: Path, simulator_url: str, **env_extra: str) -> Iterator[Dashboard]:
+    """A daphne dashboard on a free port, its own SQLite file, tenant acme on the simulator, a
+    user who is a member of it. `env_extra` adds environment variables (e.g. REDIS_URL)."""
     port = free_port()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "JOBSDASH_"))
     }
-    env.update(
-        DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
-        JOBSDASH_FRAME_ANCESTORS=portal.origin,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1 localhost",
-    )
-    if redis := _redis_url():
-        env["REDIS_URL"] = redis
-        _flush_redis(redis)
+    env.update(DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}", DJANGO_ALLOWED_HOSTS="127.0.0.1 localhost")
+    env.update(env_extra)
     board = Dashboard(f"http://127.0.0.1:{port}", env)
     board.manage("migrate", "--verbosity", "0")
     board.manage(
@@ -124,7 +120,7 @@ def dashboard(simulator: Simulator, portal: Portal, tmp_path_factory: pytest.Tem
         "add",
         "acme",
         "--gateway-url",
-        simulator.url,
+        simulator_url,
         "--api-key",
         "acme-key",
         "--api-secret",
@@ -133,19 +129,30 @@ def dashboard(simulator: Simulator, portal: Portal, tmp_path_factory: pytest.Tem
         "ACME",
     )
     board.manage("tenant", "grant", "acme", USERNAME)
-    log = (workdir / "daphne.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "jobsdash.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_until_serving(board.url, process, workdir / "daphne.log")
+    log_path = workdir / "daphne.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "jobsdash.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_serving(board.url, process, log_path)
+            yield board
+        finally:
+            stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def dashboard(simulator: Simulator, portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    extra = {"JOBSDASH_FRAME_ANCESTORS": portal.origin}
+    if redis := _redis_url():
+        extra["REDIS_URL"] = redis
+        _flush_redis(redis)
+    with running_dashboard(tmp_path_factory.mktemp("dashboard"), simulator.url, **extra) as board:
         yield board
-    finally:
-        stop_process(process)
 
 
 def _flush_redis(redis_url: str) -> None:
@@ -154,7 +161,7 @@ def _flush_redis(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushdb()
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
