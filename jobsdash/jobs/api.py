@@ -20,8 +20,6 @@ from jobsdash.waylay.queries import (
     LIST_JOB_TYPES,
     TIMESTAMP_FORMS,
     parse_list_query,
-    validate_job_id,
-    validate_job_type,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,4 +100,4 @@ class JobDetailAPI(_UpstreamView):
     )
     def get(self, request: Request, slug: str, job_type: str, job_id: str) -> HttpResponse:
         tenant = tenant_for_user(request.user, slug)
-        return _respond(request, cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id)))
+        return _respond(request, cache.get_job(tenant, job_type, job_id))

@@ -29,7 +29,7 @@ from jobsdash.tenants.access import tenant_for_user
 from jobsdash.tenants.crypto import SecretUnreadable
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery, WaylayError
-from jobsdash.waylay.queries import ListQuery, parse_list_query, validate_job_id, validate_job_type
+from jobsdash.waylay.queries import ListQuery, parse_list_query
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def render_job_list(request: HttpRequest, tenant: Tenant, params: QueryDict, mod
 
 
 def render_job_detail(request: HttpRequest, tenant: Tenant, job_type: str, job_id: str, mode: Mode) -> HttpResponse:
-    cached = cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id))
+    cached = cache.get_job(tenant, job_type, job_id)
     detail = display.job_detail(tenant.slug, cached.document, link_suffix=mode.suffix, linked=not mode.token)
     permalink = request.build_absolute_uri(display.job_url(tenant.slug, job_type, job_id))
     return render(
@@ -175,7 +175,7 @@ def _ws_url(tenant: Tenant, mode: Mode, **params: str) -> str:
 def job_log(request: HttpRequest, slug: str, job_type: str, job_id: str) -> HttpResponse:
     """The whole build log as plain text: the detail page shows only its head and tail."""
     tenant = tenant_for_user(request.user, slug)
-    cached = cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id))
+    cached = cache.get_job(tenant, job_type, job_id)
     return HttpResponse("\n".join(display.full_log(cached.document)), content_type="text/plain; charset=utf-8")
 
 
@@ -185,7 +185,7 @@ def job_log(request: HttpRequest, slug: str, job_type: str, job_id: str) -> Http
 def job_row(request: HttpRequest, slug: str, job_type: str, job_id: str) -> HttpResponse:
     """One row of the list, for live updates to insert a job the page has not seen yet."""
     tenant = tenant_for_user(request.user, slug)
-    cached = cache.get_job(tenant, validate_job_type(job_type), validate_job_id(job_id))
+    cached = cache.get_job(tenant, job_type, job_id)
     mode = _mode(request)
     row = display.job_detail(slug, cached.document, link_suffix=mode.suffix).row
     return render(request, "jobs/partials/job_row.html", {"tenant": tenant, "row": row, "mode": mode})

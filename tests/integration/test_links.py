@@ -270,3 +270,12 @@ def test_a_list_links_rows_keep_to_its_state_and_time_window(sim, alice: Client)
     assert anonymous.get(f"/e/{token}/row/build/{quote(completed, safe='')}/").status_code == 404
     recent = _create(alice, scope="list", query="type=build&createdAfter=PT1M").split("/")[2]
     assert anonymous.get(f"/e/{recent}/row/build/{quote(failed, safe='')}/").status_code == 404  # older
+
+
+@pytest.mark.parametrize("hours", ["0", "10000"])
+def test_the_embed_link_command_refuses_a_lifetime_out_of_range(acme: Tenant, hours: str) -> None:
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="a link lives between"):
+        call_command("embed_link", "acme", "--query", "type=build", "--hours", hours, stdout=StringIO())
+    assert not EmbedLink.objects.exists()

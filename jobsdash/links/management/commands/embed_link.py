@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import QueryDict
 from django.urls import reverse
 
-from jobsdash.links.grants import MAX_LIFETIME, create_link, token_for
+from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
@@ -43,30 +43,17 @@ class Command(BaseCommand):
             tenant = Tenant.objects.get(slug=slug)
         except Tenant.DoesNotExist:
             raise CommandError(f"no tenant {slug!r}") from None
-        lifetime = timedelta(hours=hours)
-        if not timedelta(0) < lifetime <= MAX_LIFETIME:
-            raise CommandError(f"--hours must be above 0 and at most {MAX_LIFETIME.days * 24}")
         try:
             if job:
-                link = create_link(
-                    tenant,
-                    None,
-                    scope=EmbedLink.Scope.JOB,
-                    lifetime=lifetime,
-                    label=label,
-                    job_type=validate_job_type(job[0]),
-                    job_id=validate_job_id(job[1]),
-                )
+                scope = {
+                    "scope": EmbedLink.Scope.JOB,
+                    "job_type": validate_job_type(job[0]),
+                    "job_id": validate_job_id(job[1]),
+                }
             else:
-                link = create_link(
-                    tenant,
-                    None,
-                    scope=EmbedLink.Scope.LIST,
-                    lifetime=lifetime,
-                    label=label,
-                    query=parse_list_query(QueryDict(query or "")),
-                )
-        except InvalidQuery as exc:
+                scope = {"scope": EmbedLink.Scope.LIST, "query": parse_list_query(QueryDict(query or ""))}
+            link = create_link(tenant, None, lifetime=timedelta(hours=hours), label=label, **scope)
+        except (InvalidQuery, ValueError) as exc:  # ValueError: a lifetime create_link refuses
             raise CommandError(str(exc)) from None
         path = reverse("links:open", kwargs={"token": token_for(link)})
         self.stdout.write(f"{base_url.rstrip('/')}{path}")
