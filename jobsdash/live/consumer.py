@@ -60,7 +60,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     grant: Grant | None = None
     watcher: asyncio.Task[None] | None = None
     counted = False  # whether OPEN_WEBSOCKETS counts this socket
-    writer: asyncio.Task[None] | None = None
+    finished = False  # relayed `close`: nothing more is sent
     closing: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
@@ -85,13 +85,16 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         OPEN_WEBSOCKETS.inc()
         try:
             self.subscription = await get_relay().subscribe(
-                tenant, StreamKey.of(tenant, job_type, job_id, children), since, on_overflow=self._too_slow
+                tenant,
+                StreamKey.of(tenant, job_type, job_id, children),
+                self._send_frame,
+                since,
+                on_overflow=self._too_slow,
             )
         except Exception:
             logger.exception("could not subscribe a websocket of tenant %s", tenant.slug)
             await self.close(code=1011)
             return
-        self.writer = asyncio.create_task(self._write(self.subscription))
         if token is not None:
             self.watcher = asyncio.create_task(self._watch_link(token))
 
@@ -119,19 +122,19 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         self.grant = grant
         return grant.tenant
 
-    async def _write(self, subscription: Subscription) -> None:
-        while True:
-            frame = await subscription.get()
-            if (
-                self.grant is not None
-                and frame.seq is not None
-                and not self.grant.allows_event(frame.event, _data_of(frame))
-            ):
-                continue  # a job outside the signed link's filter
-            await self.send(text_data=frame.text)
-            if frame.event == "close":
-                await self.close(code=1000)
-                return
+    async def _send_frame(self, frame: Frame) -> None:
+        """The relay's `send` for this socket, called once per frame, in order."""
+        if self.finished:
+            return
+        grant = self.grant
+        if grant is not None and frame.seq is not None and not grant.allows_event(frame.event, _data_of(frame)):
+            return  # a job outside the signed link's filter
+        # The server's send itself: this runs for every socket on every event, and the consumer's
+        # `send(text_data=)` only wraps it in two more coroutines.
+        await self.base_send({"type": "websocket.send", "text": frame.text})
+        if frame.event == "close":
+            self.finished = True
+            await self.close(code=1000)
 
     async def _watch_link(self, token: str) -> None:
         """End a signed link's socket when the link expires or is revoked (checked every
@@ -149,8 +152,6 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
 
     def _too_slow(self) -> None:
         SOCKETS_OVERFLOWED.inc()
-        if self.writer is not None:
-            self.writer.cancel()
         self.closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -170,8 +171,6 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             OPEN_WEBSOCKETS.dec()
         if self.watcher is not None:
             self.watcher.cancel()
-        if self.writer is not None:
-            self.writer.cancel()
         if self.subscription is not None:
             get_relay().unsubscribe(self.subscription)
             self.subscription = None

@@ -2,13 +2,11 @@
 websockets watch it, fanned out to them in order with a sequence number per stream.
 
     relay = get_relay()
-    subscription = await relay.subscribe(tenant, StreamKey.of(tenant, "build", job_id, False), since=12)
-    try:
-        while True:
-            frame = await subscription.get()      # Frame(seq=13, event="active", text='{"seq": 13, ...}')
-            ...                                   # send frame.text; after event "close", stop
-    finally:
-        relay.unsubscribe(subscription)
+    async def send(frame: Frame) -> None:        # Frame(seq=13, event="active", text='{"seq": 13, ...}')
+        ...                                       # send frame.text to the socket
+    subscription = await relay.subscribe(tenant, StreamKey.of(tenant, "build", job_id, False), send, since=12)
+    ...
+    relay.unsubscribe(subscription)               # when the socket goes
 
 How it is built (the only caller of `group_send`):
 - A `Relay` per process (per event loop) keeps a `Stream` per key watched by this process's
@@ -20,8 +18,10 @@ How it is built (the only caller of `group_send`):
   it dies. The holder numbers the events (continuing the stored sequence), stores them in the ring
   buffer, invalidates the cache for job events, then `group_send`s them: every process watching
   the key has joined its group and hands each frame to its local subscriptions.
-- A subscription is a bounded queue per socket: a socket that cannot keep up and overflows it
-  is closed (1013) instead of holding up the others or growing memory.
+- A subscription sends each frame to its socket right away when the server takes it without
+  waiting (daphne always does), in the one loop that fans the frame out; a send that has to wait
+  carries on in a task while later frames wait in a bounded queue per socket. A socket that
+  overflows it is closed (1013) instead of holding up the others or growing memory.
 - A process that sees a gap in the sequence (the channel layer drops messages silently when a
   channel is full) fills it from the ring buffer, or tells its sockets to reload.
 - The upstream connection reconnects on any drop with exponential backoff and full jitter, sends
@@ -46,10 +46,11 @@ import logging
 import os
 import random
 import socket
+import types
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -146,34 +147,33 @@ def _seq_of(text: str) -> int:
     return json.loads(text)["seq"]
 
 
-class Subscription:
-    """One socket's view of a stream: a bounded queue of frames, oldest first.
+Send = Callable[[Frame], Awaitable[None]]
 
-    `get()` waits for the next frame. If the queue overflows, the subscription ends: `on_overflow`
-    is called once (the consumer closes its socket with 1013) and nothing more is queued.
+
+class Subscription:
+    """One socket's view of a stream: frames go to its `send`, in order, each once.
+
+    A send that completes without waiting runs right away, in the loop that fans the frame out,
+    with no queue or task of the socket's own in between. daphne's always do: they hand the bytes
+    to Twisted, which writes them when the socket can take them. A send that has to wait (a
+    server with backpressure, a stuck peer) carries on in a task, and the frames that arrive
+    meanwhile wait in a bounded queue. If the queue overflows, the subscription ends:
+    `on_overflow` is called once (the consumer closes its socket with 1013) and nothing more is
+    sent. A send that raises ends the subscription too, after logging.
     """
 
-    def __init__(self, stream: Stream, maxsize: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(self, stream: Stream, maxsize: int, send: Send, on_overflow: Callable[[], None]) -> None:
         self.stream = stream
-        # A deque and one waiter rather than an asyncio.Queue (three deques and an Event): this is
-        # per socket, and idle sockets are most of them.
-        self._frames: deque[Frame] = deque()
+        self._send = send
+        self._frames: deque[Frame] = deque()  # waiting for a send that is still running
         self._maxsize = maxsize
-        self._waiter: asyncio.Future[None] | None = None
+        self._sending: asyncio.Task[None] | None = None
         self.last_seq: int | None = None
+        self.ended = False
         self.overflowed = False
         self._on_overflow = on_overflow
-        # Live frames that arrive while catch-up is being read; queued after it.
+        # Live frames that arrive while catch-up is being read; sent after it.
         self._held: list[Frame] | None = []
-
-    async def get(self) -> Frame:
-        while not self._frames:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._frames.popleft()
 
     def offer(self, frame: Frame) -> None:
         if self._held is not None:
@@ -187,24 +187,87 @@ class Subscription:
             self._put(frame)
 
     def _put(self, frame: Frame) -> None:
-        if self.overflowed:
+        if self.ended:
             return
         if frame.seq is not None:
             if self.last_seq is not None and frame.seq <= self.last_seq:
                 return  # already sent (catch-up and live overlap, or a gap refill)
             self.last_seq = frame.seq
-        if len(self._frames) >= self._maxsize:
-            self.overflowed = True
-            self.stream.relay.unsubscribe(self)
+        if self._sending is None:
+            self._send_now(frame)
+        elif len(self._frames) >= self._maxsize:
             logger.info(
                 "a websocket of stream %s fell %d frames behind; closing it", self.stream.sid, len(self._frames)
             )
-            self._frames.clear()
+            self.overflowed = True
+            self.end()
             self._on_overflow()
+        else:
+            self._frames.append(frame)
+
+    def _send_now(self, frame: Frame) -> None:
+        try:
+            rest = run_eagerly(self._send(frame))
+        except Exception:
+            self._failed()
             return
-        self._frames.append(frame)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if rest is not None:
+            self._sending = asyncio.get_running_loop().create_task(self._send_later(rest))
+
+    async def _send_later(self, rest: Awaitable[None]) -> None:
+        try:
+            await rest
+            while self._frames and not self.ended:
+                await self._send(self._frames.popleft())
+        except Exception:
+            self._failed()
+        finally:
+            if self._sending is asyncio.current_task():
+                self._sending = None
+
+    def _failed(self) -> None:
+        logger.exception("sending to a websocket of stream %s failed; it gets no more frames", self.stream.sid)
+        self.end()
+
+    def end(self) -> None:
+        """Send nothing more; stop a send still running. Leaves the stream (idempotent)."""
+        if self.ended:
+            return
+        self.ended = True
+        self._frames.clear()
+        sending, self._sending = self._sending, None
+        if sending is not None and sending is not asyncio.current_task():
+            # A send cancelled before its task ran is closed when the task lets go of it.
+            sending.cancel()
+        self.stream.relay._leave(self)
+
+
+def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
+    """Run `coroutine` now, in the calling task, until it finishes or first has to wait. None if
+    it finished (an exception it raised is raised here); otherwise an awaitable that finishes it,
+    to be awaited once (in a task): what it waits on is handed on, and cancelling the awaiting
+    task cancels the coroutine where it waits. This is what Python 3.12's eager tasks do; here it
+    spares a task per socket and per frame on the fan-out path."""
+    try:
+        waiting_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    return _carry_on(coroutine, waiting_on)
+
+
+@types.coroutine
+def _carry_on(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> Generator[Any, Any, None]:
+    while True:
+        try:
+            yield waiting_on  # the awaiting task waits on it, as if `coroutine` had yielded it
+        except BaseException as exc:  # cancelled there, or thrown in: pass it on
+            try:
+                waiting_on = coroutine.throw(exc)
+            except StopIteration:
+                return
+            continue
+        yield from coroutine  # type: ignore[misc]  # resumes it: the rest runs in the awaiting task
+        return
 
 
 class Stream:
@@ -462,11 +525,16 @@ class Relay:
         self._stopping: set[asyncio.Task[None]] = set()
 
     async def subscribe(
-        self, tenant: Tenant, key: StreamKey, since: int | None = None, on_overflow: Callable[[], None] = lambda: None
+        self,
+        tenant: Tenant,
+        key: StreamKey,
+        send: Send,
+        since: int | None = None,
+        on_overflow: Callable[[], None] = lambda: None,
     ) -> Subscription:
-        """Watch the stream `key` of `tenant`. Its queue first gets the current upstream status if
+        """Watch the stream `key` of `tenant`: `send` first gets the current upstream status if
         one is known, then, with `since`, the stored frames after `since` in order (or one reload
-        frame if some are no longer kept), then live frames."""
+        frame if some are no longer kept), then live frames (see Subscription)."""
         await self._start()
         stream = self.streams.get(key.sid)
         if stream is None:
@@ -474,7 +542,7 @@ class Relay:
         if stream.linger is not None:
             stream.linger.cancel()
             stream.linger = None
-        subscription = Subscription(stream, int(live_setting("LIVE_QUEUE_SIZE")), on_overflow)
+        subscription = Subscription(stream, int(live_setting("LIVE_QUEUE_SIZE")), send, on_overflow)
         stream.subscriptions.add(subscription)
         try:
             await self._join(stream)
@@ -491,13 +559,18 @@ class Relay:
                     first.extend(Frame(_seq_of(text), json.loads(text)["event"], text) for text in texts)
                     subscription.last_seq = since
         except BaseException:
-            self.unsubscribe(subscription)
+            subscription.end()
             raise
         subscription._release(first)
         stream.ensure_running()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop watching (idempotent): nothing more is sent to it."""
+        subscription.end()
+
+    def _leave(self, subscription: Subscription) -> None:
+        """Subscription.end's bookkeeping: the last one to leave a stream starts its linger."""
         stream = subscription.stream
         stream.subscriptions.discard(subscription)
         if stream.subscriptions or stream.linger is not None or self.streams.get(stream.sid) is not stream:

@@ -120,6 +120,24 @@ async def test_it_refuses_anonymous_visitors(sim: Any, acme: Any) -> None:
     assert sim.count("events", "acme") == 0
 
 
+async def test_it_refuses_a_session_from_before_a_password_change(
+    sim: Any, acme: Any, make_user: Callable[..., User], login: Callable[[User], Any]
+) -> None:
+    user = await sync_to_async(make_user)("bea", acme)
+    cookie = f"sessionid={(await sync_to_async(login)(user)).cookies['sessionid'].value}".encode()
+    socket, accepted = await open_socket(cookie)
+    assert accepted
+    await socket.disconnect()
+
+    def change_password() -> None:
+        user.set_password("a-brand-new-password-7")
+        user.save()
+
+    await sync_to_async(change_password)()
+    _, accepted = await open_socket(cookie)
+    assert not accepted
+
+
 async def test_it_refuses_a_foreign_origin_and_accepts_an_embedding_one(settings: Any, member: bytes) -> None:
     settings.FRAME_ANCESTORS = ["https://portal.example.com"]
     _, accepted = await open_socket(member, origin="https://evil.example.com")
