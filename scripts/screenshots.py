@@ -20,14 +20,8 @@ sys.path.insert(0, str(ROOT))  # run as a script: make `tests` and `jobsdash` im
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
-from tests.browser.conftest import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    PASSWORD,
-    USERNAME,
-    Dashboard,
-    running_dashboard,
-)
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.fixtures.dashboard import PASSWORD, USERNAME, Dashboard, running_dashboard  # noqa: E402
 from tests.fixtures.simulator import Simulator, start_simulator, stop_process  # noqa: E402
 
 logger = logging.getLogger(__name__)

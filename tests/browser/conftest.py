@@ -4,25 +4,19 @@ free port against the simulator, driven by Debian's headless Chromium through Pl
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.fixtures.simulator import Simulator, stop_process
+from tests.fixtures.dashboard import PASSWORD, USERNAME, Dashboard, running_dashboard
+from tests.fixtures.simulator import Simulator
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -34,16 +28,8 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-USERNAME, PASSWORD = "pat", "pat-browser-password-1"
-START_TIMEOUT = 30.0
 
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -52,19 +38,6 @@ class Portal:
 
     origin: str
     pages: dict[str, bytes]
-
-
-@dataclass
-class Dashboard:
-    url: str
-    env: dict[str, str]
-
-    def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
 
 @pytest.fixture(scope="session")
@@ -98,53 +71,6 @@ def _redis_url() -> str:
     return urlunsplit(parts._replace(path="/14"))
 
 
-@contextmanager
-def running_dashboard(workdir: Path, simulator_url: str, **env_extra: str) -> Iterator[Dashboard]:
-    """A daphne dashboard on a free port, its own SQLite file, tenant acme on the simulator, a
-    user who is a member of it. `env_extra` adds environment variables (e.g. REDIS_URL)."""
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "JOBSDASH_"))
-    }
-    env.update(DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}", DJANGO_ALLOWED_HOSTS="127.0.0.1 localhost")
-    env.update(env_extra)
-    board = Dashboard(f"http://127.0.0.1:{port}", env)
-    board.manage("migrate", "--verbosity", "0")
-    board.manage(
-        "shell",
-        "-c",
-        f"from django.contrib.auth.models import User; User.objects.create_user({USERNAME!r}, password={PASSWORD!r})",
-    )
-    board.manage(
-        "tenant",
-        "add",
-        "acme",
-        "--gateway-url",
-        simulator_url,
-        "--api-key",
-        "acme-key",
-        "--api-secret",
-        "acme-secret",
-        "--name",
-        "ACME",
-    )
-    board.manage("tenant", "grant", "acme", USERNAME)
-    log_path = workdir / "daphne.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "jobsdash.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_serving(board.url, process, log_path)
-            yield board
-        finally:
-            stop_process(process)
-
-
 @pytest.fixture(scope="session")
 def dashboard(simulator: Simulator, portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     extra = {"JOBSDASH_FRAME_ANCESTORS": portal.origin}
@@ -159,20 +85,6 @@ def _flush_redis(redis_url: str) -> None:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"daphne did not start within {START_TIMEOUT}s:\n{log.read_text()}")
 
 
 # Package scope: Playwright's sync API runs an event loop while it is open, which async tests

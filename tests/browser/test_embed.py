@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Dashboard, Portal
+from tests.browser.conftest import Portal
+from tests.fixtures.dashboard import Dashboard
 from tests.fixtures.simulator import Simulator
 
 pytestmark = pytest.mark.browser
