@@ -15,8 +15,10 @@ Frames, server to browser, JSON text (DESIGN.md, "Websocket frames"):
   stream state that has expired): what the page shows may be out of date, so it should refetch it.
   Live frames follow on the same socket from `seq` + 1.
 - After relaying `close`, the server closes the socket with code 1000. A socket too slow to take
-  the frames is closed with 1013; an abusive client (oversized or too many messages) with 1009/1008;
-  a signed link's socket with 4003 when the link expires or is revoked.
+  the frames is closed with 1013 (under a server whose send waits for the peer; daphne's never
+  does, and its ping timeout drops a peer that stops reading); an abusive client (oversized or
+  too many messages) with 1009/1008; a signed link's socket with 4003 when the link expires or is
+  revoked.
 
 Messages from the browser are not used: they are read and ignored.
 """
