@@ -21,7 +21,7 @@ How it is built (the only caller of `group_send`):
 - A subscription sends each frame to its socket right away when the server takes it without
   waiting (daphne always does), in the one loop that fans the frame out; a send that has to wait
   carries on in a task while later frames wait in a bounded queue per socket. A socket that
-  overflows it is closed (1013) instead of holding up the others or growing memory.
+  overflows it is closed (4013) instead of holding up the others or growing memory.
 - A process that sees a gap in the sequence (the channel layer drops messages silently when a
   channel is full) fills it from the ring buffer, or tells its sockets to reload.
 - The upstream connection reconnects on any drop with exponential backoff and full jitter, sends
@@ -84,7 +84,9 @@ STATUS_CONNECTED = "connected"
 STATUS_RECONNECTING = "reconnecting"
 STATUS_UNAUTHORIZED = "unauthorized"
 
-CLOSE_TOO_SLOW = 1013  # "try again later": the socket could not keep up
+# Close codes a server may send are 1000 or 3000-4999 (autobahn, under daphne, refuses others,
+# as browsers' WebSocket.close() does): 4000 + the RFC 6455 code they stand for.
+CLOSE_TOO_SLOW = 4013  # 1013 "try again later": the socket could not keep up
 
 
 def _cancelling() -> bool:
@@ -158,7 +160,7 @@ class Subscription:
     to Twisted, which writes them when the socket can take them. A send that has to wait (a
     server with backpressure, a stuck peer) carries on in a task, and the frames that arrive
     meanwhile wait in a bounded queue. If the queue overflows, the subscription ends:
-    `on_overflow` is called once (the consumer closes its socket with 1013) and nothing more is
+    `on_overflow` is called once (the consumer closes its socket with 4013) and nothing more is
     sent. A send that raises ends the subscription too, after logging.
     """
 
@@ -168,6 +170,7 @@ class Subscription:
         self._frames: deque[Frame] = deque()  # waiting for a send that is still running
         self._maxsize = maxsize
         self._sending: asyncio.Task[None] | None = None
+        self._rest: Awaitable[None] | None = None  # what is left of a send that had to wait
         self.last_seq: int | None = None
         self.ended = False
         self.overflowed = False
@@ -208,19 +211,29 @@ class Subscription:
     def _send_now(self, frame: Frame) -> None:
         try:
             rest = run_eagerly(self._send(frame))
-        except Exception:
+        except (Exception, asyncio.CancelledError):  # not the fan-out's to raise: this socket's
             self._failed()
             return
-        if rest is not None:
-            self._sending = asyncio.get_running_loop().create_task(self._send_later(rest))
+        if rest is None:
+            return
+        if self.ended:  # the send ended its own subscription, then waited: nothing more to do
+            _close(rest)
+            return
+        self._rest = rest
+        self._sending = asyncio.get_running_loop().create_task(self._send_later(rest))
 
     async def _send_later(self, rest: Awaitable[None]) -> None:
         try:
             await rest
+            self._rest = None
             while self._frames and not self.ended:
                 await self._send(self._frames.popleft())
         except Exception:
             self._failed()
+        except asyncio.CancelledError:
+            if not self.ended:  # not by end(): whatever is queued can no longer go out in order
+                self.end()
+            raise
         finally:
             if self._sending is asyncio.current_task():
                 self._sending = None
@@ -236,18 +249,22 @@ class Subscription:
         self.ended = True
         self._frames.clear()
         sending, self._sending = self._sending, None
+        rest, self._rest = self._rest, None
         if sending is not None and sending is not asyncio.current_task():
-            # A send cancelled before its task ran is closed when the task lets go of it.
+            if rest is not None:
+                _close(rest)  # now, even if its task has not started yet
             sending.cancel()
         self.stream.relay._leave(self)
 
 
 def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
-    """Run `coroutine` now, in the calling task, until it finishes or first has to wait. None if
-    it finished (an exception it raised is raised here); otherwise an awaitable that finishes it,
-    to be awaited once (in a task): what it waits on is handed on, and cancelling the awaiting
-    task cancels the coroutine where it waits. This is what Python 3.12's eager tasks do; here it
-    spares a task per socket and per frame on the fan-out path."""
+    """Run `coroutine` now, as part of the calling task, until it finishes or first has to wait.
+    None if it finished (an exception it raised is raised here); otherwise an awaitable that
+    finishes it, to be awaited once (in a task): what it waits on is handed on, and cancelling
+    the awaiting task cancels the coroutine where it waits. Python 3.12's eager tasks do much the
+    same, but here the first step runs with the caller's `current_task()` and context, so the
+    coroutine must not depend on which task runs it (a socket's send does not). It spares a task
+    per socket and per frame on the fan-out path."""
     try:
         waiting_on = coroutine.send(None)
     except StopIteration:
@@ -260,6 +277,9 @@ def _carry_on(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> Generato
     while True:
         try:
             yield waiting_on  # the awaiting task waits on it, as if `coroutine` had yielded it
+        except GeneratorExit:  # closed: close it too
+            coroutine.close()
+            raise
         except BaseException as exc:  # cancelled there, or thrown in: pass it on
             try:
                 waiting_on = coroutine.throw(exc)
@@ -268,6 +288,13 @@ def _carry_on(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> Generato
             continue
         yield from coroutine  # type: ignore[misc]  # resumes it: the rest runs in the awaiting task
         return
+
+
+def _close(rest: Awaitable[None]) -> None:
+    """Close what run_eagerly handed back, so the send's cleanup runs now."""
+    closing = getattr(rest, "close", None)
+    if closing is not None:
+        closing()
 
 
 class Stream:

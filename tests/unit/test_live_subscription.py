@@ -160,18 +160,66 @@ async def test_a_waiting_send_holds_only_its_own_socket_whose_frames_follow_in_o
 async def test_a_socket_that_overflows_is_ended_once_and_its_stuck_send_cancelled(stream: Stream) -> None:
     stuck, other = Socket(), Socket()
     overflows: list[str] = []
-    subscription = subscribe(stream, stuck, maxsize=2, on_overflow=lambda: overflows.append("1013"))
+    subscription = subscribe(stream, stuck, maxsize=2, on_overflow=lambda: overflows.append("4013"))
     subscribe(stream, other)
     stuck.hold()
-    for frame in frames(1, 2, 3, 4, 5):
+    first, *rest = frames(1, 2, 3, 4, 5)
+    await stream.deliver(first)
+    sending = subscription._sending
+    assert sending is not None
+    await asyncio.sleep(0)  # one loop turn: the send of 1 now waits in its task
+    for frame in rest:
         await stream.deliver(frame)
-    await asyncio.sleep(0)  # the cancelled send runs its cleanup
-    assert overflows == ["1013"]
+    await asyncio.wait_for(asyncio.gather(sending, return_exceptions=True), 5)
+    assert sending.cancelled()
+    assert overflows == ["4013"]
     assert subscription.ended and subscription.overflowed
     assert stuck.interrupted
     assert stuck.sent == [1]
     assert subscription not in stream.subscriptions
     assert other.sent == [1, 2, 3, 4, 5]
+
+
+async def test_a_send_ended_before_its_task_ran_is_closed_at_once(stream: Stream) -> None:
+    stuck = Socket()
+    subscription = subscribe(stream, stuck, maxsize=1, on_overflow=lambda: None)
+    stuck.hold()
+    for frame in frames(1, 2, 3):  # no loop turn in between: the send of 1 never got to its task
+        await stream.deliver(frame)
+    assert subscription.overflowed
+    assert stuck.interrupted  # its cleanup ran now, not whenever the collector gets to it
+
+
+async def test_a_send_cancelled_from_elsewhere_ends_its_subscription_rather_than_reorder(stream: Stream) -> None:
+    socket = Socket()
+    subscription = subscribe(stream, socket)
+    socket.hold()
+    await stream.deliver(frames(1)[0])
+    sending = subscription._sending
+    assert sending is not None
+    await asyncio.sleep(0)  # one loop turn: the send of 1 now waits in its task
+    await stream.deliver(frames(2)[0])  # queued behind 1
+    sending.cancel()  # say, the server gave up on the peer
+    await asyncio.wait_for(asyncio.gather(sending, return_exceptions=True), 5)
+    assert subscription.ended
+    socket.gate = None
+    await stream.deliver(frames(3)[0])
+    assert socket.sent == [1]  # neither 3 before 2, nor 2 late
+
+
+async def test_a_send_that_raises_cancelled_at_once_does_not_stop_the_fan_out(stream: Stream) -> None:
+    async def cancelled(frame: Frame) -> None:
+        raise asyncio.CancelledError
+
+    failing = Subscription(stream, 3, cancelled, lambda: None)
+    stream.subscriptions.add(failing)
+    failing._release([])
+    healthy = Socket()
+    subscribe(stream, healthy)
+    for frame in frames(1, 2):
+        await stream.deliver(frame)
+    assert healthy.sent == [1, 2]
+    assert failing.ended
 
 
 async def test_a_send_that_fails_ends_only_its_own_subscription(
