@@ -24,5 +24,5 @@ OPEN_UPSTREAM_STREAMS = Gauge("jobsdash_open_upstream_streams", "Upstream event 
 RELAY_RECONNECTS = Counter("jobsdash_relay_reconnects_total", "Reconnections of upstream event streams.")
 EVENTS_RELAYED = Counter("jobsdash_events_relayed_total", "Upstream events relayed to browsers.", ["event"])
 SOCKETS_OVERFLOWED = Counter(
-    "jobsdash_sockets_overflowed_total", "Websockets closed (1013) because the browser did not keep up."
+    "jobsdash_sockets_overflowed_total", "Websockets closed (4013) because the browser did not keep up."
 )

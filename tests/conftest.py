@@ -1,5 +1,5 @@
-"""Shared fixtures: users, tenants, logged-in clients. The simulator fixtures live in
-tests/fixtures/simulator.py and are loaded as a plugin."""
+"""Shared fixtures: users, tenants, logged-in clients. The simulator fixtures (tests/fixtures/
+simulator.py) and the live websocket ones (tests/fixtures/live.py) are loaded as plugins."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.test import Client
 
 from jobsdash.tenants.models import Membership, Tenant
 
-pytest_plugins = ["tests.fixtures.simulator"]
+pytest_plugins = ["tests.fixtures.simulator", "tests.fixtures.live"]
 
 PASSWORD = "correct horse battery staple"
 

@@ -37,6 +37,6 @@ class SessionUserMiddleware:
         session_key = cookies.get(settings.SESSION_COOKIE_NAME)
         session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
         scope = dict(scope, cookies=cookies, session=session)
-        # No cookie, no session to read: a signed link's socket costs no database round trip.
+        # No cookie, no session to read: a signed link's socket skips the hop to a thread.
         scope["user"] = await get_user(scope) if session_key else AnonymousUser()
         return await self.inner(scope, receive, send)

@@ -15,12 +15,11 @@ Frames, server to browser, JSON text (DESIGN.md, "Websocket frames"):
   stream state that has expired): what the page shows may be out of date, so it should refetch it.
   Live frames follow on the same socket from `seq` + 1.
 - After relaying `close`, the server closes the socket with code 1000. A socket too slow to take
-  the frames is closed with 1013 (under a server whose send waits for the peer; daphne's never
-  does, and its ping timeout drops a peer that stops reading); an abusive client (oversized or
-  too many messages) with 1009/1008; a signed link's socket with 4003 when the link expires or is
-  revoked.
+  the frames is closed with 4013 (under a server whose send waits for the peer; daphne's never
+  does, and its ping timeout drops a peer that stops reading); a signed link's socket with 4003
+  when the link expires or is revoked; one that could not be subscribed with 4011.
 
-Messages from the browser are not used: they are read and ignored.
+The socket is one-way: a message from the browser closes it with 4008 (see `receive`).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -47,9 +45,10 @@ from jobsdash.waylay.queries import validate_job_id, validate_job_type
 
 logger = logging.getLogger(__name__)
 
-MAX_INCOMING_CHARS = 4096
+# Besides 1000, close codes are 3000-4999 (see CLOSE_TOO_SLOW).
+CLOSE_ONE_WAY = 4008  # 1008 "policy": the browser sent a message; this socket only goes to it
 CLOSE_LINK_ENDED = 4003  # the signed link expired or was revoked while the socket was open
-MAX_INCOMING_PER_MINUTE = 60
+CLOSE_FAILED = 4011  # 1011 "internal error": the socket could not be subscribed
 _MAX_SINCE_DIGITS = 18
 
 
@@ -62,11 +61,10 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     grant: Grant | None = None
     watcher: asyncio.Task[None] | None = None
     counted = False  # whether OPEN_WEBSOCKETS counts this socket
-    finished = False  # relayed `close`: nothing more is sent
+    finished = False  # closing, or the peer is gone: nothing more is sent
     closing: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        self.incoming: list[float] = []
         try:
             job_type, job_id, children, since = parse_query(self.scope.get("query_string", b""))
             token = parse_token(self.scope.get("query_string", b""))
@@ -95,7 +93,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             )
         except Exception:
             logger.exception("could not subscribe a websocket of tenant %s", tenant.slug)
-            await self.close(code=1011)
+            await self.close(code=CLOSE_FAILED)
             return
         if token is not None:
             self.watcher = asyncio.create_task(self._watch_link(token))
@@ -131,12 +129,27 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         grant = self.grant
         if grant is not None and frame.seq is not None and not grant.allows_event(frame.event, _data_of(frame)):
             return  # a job outside the signed link's filter
-        # The server's send itself: this runs for every socket on every event, and the consumer's
-        # `send(text_data=)` only wraps it in two more coroutines.
-        await self.base_send({"type": "websocket.send", "text": frame.text})
+        try:
+            # The server's send itself: this runs for every socket on every event, and the
+            # consumer's `send(text_data=)` only wraps it in two more coroutines.
+            await self.base_send({"type": "websocket.send", "text": frame.text})
+        except Exception as exc:  # the peer is gone: the server refuses sends once it is closing
+            logger.info("a websocket could not take a frame (%r); sending it no more", exc)
+            self._stop_frames()
+            return
         if frame.event == "close":
-            self.finished = True
-            await self.close(code=1000)
+            await self._end(1000)
+
+    def _stop_frames(self) -> None:
+        self.finished = True
+        if self.subscription is not None:
+            get_relay().unsubscribe(self.subscription)
+            self.subscription = None
+
+    async def _end(self, code: int) -> None:
+        """Close the socket from our side; its frames stop first (none may follow the close)."""
+        self._stop_frames()
+        await self.close(code=code)
 
     async def _watch_link(self, token: str) -> None:
         """End a signed link's socket when the link expires or is revoked (checked every
@@ -149,33 +162,37 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
                 await aresolve(token)
             except LinkRefused as refused:
                 logger.info("closing a signed link's websocket: %s", refused.reason)
-                await self.close(code=CLOSE_LINK_ENDED)
+                await self._end(CLOSE_LINK_ENDED)
                 return
 
     def _too_slow(self) -> None:
         SOCKETS_OVERFLOWED.inc()
-        self.closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
+        self.closing = asyncio.get_running_loop().create_task(self._end(CLOSE_TOO_SLOW))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        size = len(text_data or "") + len(bytes_data or b"")
-        if size > MAX_INCOMING_CHARS:
-            await self.close(code=1009)
-            return
-        now = time.monotonic()
-        self.incoming = [moment for moment in self.incoming if moment > now - 60]
-        self.incoming.append(now)
-        if len(self.incoming) > MAX_INCOMING_PER_MINUTE:
-            await self.close(code=1008)
+        # The socket is one-way, and a message would also count as a sign of life to daphne's
+        # keep-alive (it resets the ping timer): a peer that kept sending but never read could
+        # have frames queued for it without end. Closed, every peer that stops reading misses a
+        # ping and is dropped (README, Production).
+        logger.info("closing a websocket that sent a message")
+        await self._end(CLOSE_ONE_WAY)
 
     async def disconnect(self, code: int) -> None:
+        self._forget()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._forget()  # however the consumer ends: an error in a handler skips disconnect()
+
+    def _forget(self) -> None:
         if self.counted:
             self.counted = False
             OPEN_WEBSOCKETS.dec()
         if self.watcher is not None:
             self.watcher.cancel()
-        if self.subscription is not None:
-            get_relay().unsubscribe(self.subscription)
-            self.subscription = None
+        self._stop_frames()
 
 
 def parse_token(raw: bytes) -> str | None:

@@ -20,23 +20,11 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.fixtures.live import LIVE, connected, events, eventually, frame, on_sim, open_socket
 from tests.fixtures.simulator import start_simulator, stop_process
 from tests.integration.test_faults import free_port
-from tests.integration.test_live_consumer import (
-    _stop_relay,
-    connected,
-    events,
-    eventually,
-    fast_live,
-    frame,
-    member,
-    on_sim,
-    open_socket,
-)
 
-__all__ = ["_stop_relay", "fast_live", "member"]  # the live tests' fixtures apply here too
-
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = LIVE
 
 SLACK = 3.0  # seconds on top of a configured bound: a loaded CI machine, the simulator's own pace
 

@@ -16,19 +16,9 @@ from django.test import Client
 from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.waylay.queries import parse_list_query
-from tests.integration.test_live_consumer import (
-    _stop_relay,
-    connected,
-    events,
-    fast_live,
-    frame,
-    on_sim,
-    open_socket,
-)
+from tests.fixtures.live import LIVE, connected, events, frame, on_sim, open_socket
 
-__all__ = ["_stop_relay", "fast_live"]  # the live tests' fixtures apply here too
-
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = LIVE
 
 
 @pytest.fixture

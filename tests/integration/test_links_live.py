@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.waylay.queries import parse_list_query
-from tests.integration.test_live_consumer import _stop_relay, closed, events, fast_live, frame, on_sim, open_socket
+from tests.fixtures.live import LIVE, closed, events, frame, on_sim, open_socket
 
-__all__ = ["_stop_relay", "fast_live"]  # the live tests' autouse fixtures apply here too
-
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = LIVE
 
 
 @sync_to_async

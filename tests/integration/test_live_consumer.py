@@ -5,111 +5,18 @@ WebsocketCommunicator, the relay reading the simulator over a real port. What a 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.db import connections
 
 from jobsdash.asgi import application
 from jobsdash.jobs import cache
-from jobsdash.live.relay import aclose_relay
-from jobsdash.waylay import client
+from tests.fixtures.live import LIVE, closed, connected, events, eventually, frame, on_sim, open_socket
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = "http://127.0.0.1:8000"
-TIMEOUT = 5.0
-
-
-@pytest.fixture(autouse=True)
-def fast_live(settings: Any) -> None:
-    settings.LIVE_LINGER = 0.3
-    settings.LIVE_BACKOFF_BASE = 0.05
-    settings.LIVE_BACKOFF_MAX = 0.2
-    settings.LIVE_UNAUTHORIZED_RETRY = 0.2
-    settings.LIVE_WATCHDOG = 3.0  # the simulator sends keep-alives every 0.5 s
-    settings.LIVE_BUFFER_SIZE = 50
-    settings.LIVE_QUEUE_SIZE = 50
-    settings.LIVE_LEASE_TTL = 1.0
-
-
-@pytest.fixture(autouse=True)
-async def _stop_relay(transactional_db: None) -> AsyncIterator[None]:
-    # After the test, before the database is flushed: nothing may outlive the test's loop.
-    yield
-    await aclose_relay()
-    await client.aclose_clients()
-    # The consumer's queries ran in asgiref's shared thread: close its connection, or the test
-    # database cannot be dropped at the end of the session.
-    await sync_to_async(connections.close_all)()
-
-
-@pytest.fixture
-def member(acme: Any, make_user: Callable[..., User], login: Callable[[User], Any]) -> bytes:
-    """A session cookie of a member of acme (only)."""
-    session = login(make_user("ann", acme)).cookies["sessionid"].value
-    return f"sessionid={session}".encode()
-
-
-async def on_sim(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a (blocking) simulator control without blocking the loop the relay runs on."""
-    return await asyncio.to_thread(method, *args, **kwargs)
-
-
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + TIMEOUT
-    while not await asyncio.to_thread(condition):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def open_socket(
-    cookie: bytes | None, query: str = "", slug: str = "acme", origin: str = ORIGIN, app: Any = application
-) -> tuple[WebsocketCommunicator, bool]:
-    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
-    if cookie:
-        headers.append((b"cookie", cookie))
-    socket = WebsocketCommunicator(app, f"/ws/t/{slug}/jobs/{'?' + query if query else ''}", headers=headers)
-    accepted, _ = await socket.connect(timeout=TIMEOUT)
-    return socket, accepted
-
-
-async def frame(socket: WebsocketCommunicator) -> dict[str, Any]:
-    return json.loads(await socket.receive_from(timeout=TIMEOUT))
-
-
-async def connected(cookie: bytes, query: str = "") -> WebsocketCommunicator:
-    """A socket whose stream is reading the upstream (its first frame says so)."""
-    socket, accepted = await open_socket(cookie, query)
-    assert accepted
-    assert await frame(socket) == {"event": "status", "data": {"upstream": "connected"}}
-    return socket
-
-
-async def events(socket: WebsocketCommunicator, count: int) -> list[dict[str, Any]]:
-    """The next `count` upstream-event frames (seq frames), skipping `ack`s."""
-    found: list[dict[str, Any]] = []
-    while len(found) < count:
-        received = await frame(socket)
-        assert "seq" in received, received
-        if received["event"] != "ack":
-            found.append(received)
-    return found
-
-
-async def closed(socket: WebsocketCommunicator) -> int:
-    """The close code of a socket the server closes (frames before the close are skipped)."""
-    while True:
-        output = await socket.receive_output(timeout=TIMEOUT)
-        if output["type"] == "websocket.close":
-            return output.get("code", 1000)
-
+pytestmark = LIVE
 
 # Refusals ---------------------------------------------------------------------------------------
 
@@ -260,7 +167,7 @@ async def test_rejected_credentials_are_reported_once_and_retried_slowly(sim: An
     await socket.disconnect()
 
 
-async def test_a_slow_socket_is_closed_with_1013_and_others_keep_going(sim: Any, member: bytes, settings: Any) -> None:
+async def test_a_slow_socket_is_closed_with_4013_and_others_keep_going(sim: Any, member: bytes, settings: Any) -> None:
     settings.LIVE_QUEUE_SIZE = 3
     stuck = asyncio.Event()  # never set: this socket's transport takes nothing
 
@@ -278,20 +185,20 @@ async def test_a_slow_socket_is_closed_with_1013_and_others_keep_going(sim: Any,
     slow, accepted = await open_socket(member, app=stalled)
     assert accepted
     created = [await on_sim(sim.create_job, "acme", "verify", children=True) for _ in range(3)]
-    assert await closed(slow) == 1013
+    assert await closed(slow) == 4013
     received = await events(healthy, 9)  # each verify job: waiting-children and two waiting children
     assert {r["data"]["job"]["id"] for r in received} >= {job["id"] for job in created}
     await healthy.disconnect()
 
 
-async def test_incoming_messages_are_ignored_unless_abusive(sim: Any, member: bytes) -> None:
-    socket = await connected(member)
-    await socket.send_to(text_data="{not json")
-    await socket.send_to(bytes_data=b"\x00\xff")
+async def test_a_message_from_the_browser_closes_only_that_socket(sim: Any, member: bytes) -> None:
+    quiet = await connected(member)
+    talker = await connected(member)
+    await talker.send_to(text_data="{not json")
+    assert await closed(talker) == 4008
     job = await on_sim(sim.create_job, "acme", "build")
-    assert (await events(socket, 1))[0]["data"]["job"]["id"] == job["id"]
-    await socket.send_to(text_data="x" * 100_000)
-    assert await closed(socket) == 1009
+    assert (await events(quiet, 1))[0]["data"]["job"]["id"] == job["id"]
+    await quiet.disconnect()
 
 
 # since= -----------------------------------------------------------------------------------------

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from prometheus_client import REGISTRY
 
-from tests.integration.test_live_consumer import (
-    _stop_relay,
-    connected,
-    events,
-    eventually,
-    fast_live,
-    member,
-    on_sim,
-)
+from tests.fixtures.live import LIVE, connected, events, eventually, on_sim
 
-__all__ = ["_stop_relay", "fast_live", "member"]
-
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = LIVE
 
 
 def _value(name: str, **labels: str) -> float:

@@ -6,12 +6,15 @@ them when the socket can take them. So under daphne the relay's queue per socket
 a stuck peer is daphne's keep-alive: a ping every `--ping-interval` seconds that must be
 answered within `--ping-timeout`, or the connection is dropped with everything queued for it.
 Browsers answer pings themselves, in background tabs too; a peer that reads nothing never does.
+A message from the peer would reset daphne's ping timer, so the socket closes on any message
+(4008): a peer cannot keep itself alive without reading.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -81,6 +84,17 @@ def stuck_peer(board: Dashboard, cookie: str) -> socket.socket:
     return peer
 
 
+def masked_text(payload: bytes) -> bytes:
+    """A client's text frame (clients must mask), payload under 126 bytes."""
+    mask = os.urandom(4)
+    return bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def say(peer: socket.socket, text: bytes) -> None:
+    with contextlib.suppress(OSError):  # once the server has closed it
+        peer.sendall(masked_text(text))
+
+
 async def eventually(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not await asyncio.to_thread(condition):
@@ -89,8 +103,9 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.parametrize("chatty", [False, True], ids=["silent", "sending-but-not-reading"])
 async def test_a_peer_that_stops_reading_is_dropped_and_the_others_keep_everything(
-    board: Dashboard, sim: Simulator
+    board: Dashboard, sim: Simulator, chatty: bool
 ) -> None:
     cookie = await asyncio.to_thread(session_cookie, board)
     received: list[str] = []
@@ -113,6 +128,8 @@ async def test_a_peer_that_stops_reading_is_dropped_and_the_others_keep_everythi
             while await asyncio.to_thread(open_websockets, board) > 1:
                 if len(created) >= 2 * TIMEOUT:
                     raise AssertionError(f"the stuck peer was not dropped within {TIMEOUT:g} s")
+                if chatty:
+                    await asyncio.to_thread(say, peer, b'{"alive": true}')
                 created.append((await asyncio.to_thread(sim.create_job, "acme", "build"))["id"])
                 await asyncio.sleep(0.5)
             created.append((await asyncio.to_thread(sim.create_job, "acme", "build"))["id"])

@@ -1,11 +1,13 @@
-"""The websocket's query parameters and the origin check, without sockets."""
+"""The websocket's query parameters, close codes and the origin check, without sockets."""
 
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
 import pytest
+from autobahn.websocket.protocol import WebSocketProtocol
 
+from jobsdash.live import consumer
 from jobsdash.live.consumer import parse_query
 from jobsdash.live.origin import LiveOriginValidator
 from jobsdash.waylay.errors import InvalidQuery
@@ -57,3 +59,17 @@ def test_it_accepts_allowed_hosts_and_embedding_origins(settings, origin: str | 
     settings.FRAME_ANCESTORS = ["https://portal.example.com"]
     validator = LiveOriginValidator(application=None)
     assert validator.valid_origin(urlparse(origin) if origin is not None else None) is valid
+
+
+class _CloseFrames:
+    def sendCloseFrame(self, code: int, reasonUtf8: bytes | None, isReply: bool) -> None:
+        self.code = code
+
+
+@pytest.mark.parametrize("name", [n for n in dir(consumer) if n.startswith("CLOSE_")])
+def test_every_close_code_is_one_daphne_can_send(name: str) -> None:
+    # autobahn, daphne's websocket layer, raises on any code but 1000 and 3000-4999; the consumer
+    # would die with the socket half closed.
+    frames = _CloseFrames()
+    WebSocketProtocol.sendClose(frames, getattr(consumer, name))  # type: ignore[arg-type]
+    assert frames.code == getattr(consumer, name)
