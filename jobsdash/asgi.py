@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobsdash.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
+from channels.sessions import CookieMiddleware  # noqa: E402
 
 from jobsdash.live.auth import SessionUserMiddleware  # noqa: E402
 from jobsdash.live.origin import LiveOriginValidator  # noqa: E402
@@ -20,7 +21,7 @@ from jobsdash.live.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": LiveOriginValidator(SessionUserMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": LiveOriginValidator(CookieMiddleware(SessionUserMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )
 

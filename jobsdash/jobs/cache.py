@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeGuard
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
@@ -132,8 +132,7 @@ def _lookup(kind: str, key: str, changed_key: str, fresh_for: Callable[[dict[str
     found = cache.get_many([key, changed_key])
     entry: Cached | None = found.get(key)
     changed_at: float = found.get(changed_key, 0.0)
-    # An entry is dated by when its fetch began: one begun before the last change is out of date.
-    if entry is not None and entry.fetched_at > changed_at and entry.age_seconds < entry.fresh_seconds:
+    if _fresh(entry, changed_at):
         CACHE_LOOKUPS.labels(kind, "hit").inc()
         return entry
     try:
@@ -146,6 +145,11 @@ def _lookup(kind: str, key: str, changed_key: str, fresh_for: Callable[[dict[str
         return dataclasses.replace(entry, stale=True)
     CACHE_LOOKUPS.labels(kind, "miss").inc()
     return fetched
+
+
+def _fresh(entry: Cached | None, changed_at: float) -> TypeGuard[Cached]:
+    """An entry is dated by when its fetch began: one begun before the last change is out of date."""
+    return entry is not None and entry.fetched_at > changed_at and entry.age_seconds < entry.fresh_seconds
 
 
 # In-process single flight: key -> the fetch in progress and when it began.
@@ -194,8 +198,7 @@ def _fetch_across_processes(
         while time.monotonic() < deadline:
             time.sleep(_LOCK_POLL_SECONDS)
             entry = cache.get(key)
-            # Another process's answer, if its fetch began after the change this lookup saw.
-            if entry is not None and entry.fetched_at > changed_at and entry.age_seconds < entry.fresh_seconds:
+            if _fresh(entry, changed_at):  # another process's answer, begun after the change we saw
                 SINGLE_FLIGHT_JOINS.inc()
                 return entry
             if cache.get(lock_key) is None:

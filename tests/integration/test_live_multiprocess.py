@@ -22,6 +22,7 @@ import pytest
 import redis
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.fixtures.live import eventually
 from tests.fixtures.simulator import ROOT, stop_process
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -139,14 +140,6 @@ async def event(ws: ClientConnection) -> dict[str, Any]:
             return received
 
 
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + TIMEOUT
-    while not await asyncio.to_thread(condition):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 def _job_id(received: dict[str, Any]) -> str | None:
     data = received.get("data")
     return data["job"]["id"] if isinstance(data, dict) and "job" in data else None
@@ -185,7 +178,7 @@ async def test_one_upstream_stream_serves_both_processes_and_survives_the_holder
     servers[holder].process.send_signal(signal.SIGKILL)
     # Created while nobody reads the upstream: the new holder must fetch it (Last-Event-ID).
     while_away = await asyncio.to_thread(sim.create_job, "acme", "deploy")
-    await eventually(lambda: len(sim.streams_opened("acme")) == 2, "the other process to take over")
+    await eventually(lambda: len(sim.streams_opened("acme")) == 2, "the other process to take over", within=TIMEOUT)
     resumed = sim.streams_opened("acme")[-1]
     assert resumed["last_event_id"] is not None
 
@@ -198,5 +191,5 @@ async def test_one_upstream_stream_serves_both_processes_and_survives_the_holder
     # Numbering continues where the dead holder stopped, with no gap and no repeat.
     assert [f["seq"] for f in numbered] == list(range(first[0]["seq"] + 1, first[0]["seq"] + 1 + len(numbered)))
     assert [_job_id(f) for f in numbered if f["event"] != "ack"] == [while_away["id"], after["id"]]
-    await eventually(lambda: sim.open_streams("acme") == 1, "one open stream after the takeover")
+    await eventually(lambda: sim.open_streams("acme") == 1, "one open stream after the takeover", within=TIMEOUT)
     assert _holder_pid() == servers[1 - holder].process.pid

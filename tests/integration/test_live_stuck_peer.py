@@ -19,8 +19,7 @@ import json
 import os
 import re
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,6 +27,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.fixtures.dashboard import PASSWORD, USERNAME, Dashboard, running_dashboard
+from tests.fixtures.live import eventually
 from tests.fixtures.simulator import Simulator
 
 TIMEOUT = 20.0  # ping interval 1 s + timeout 1 s, checked by daphne every 2 s; generous for CI
@@ -95,14 +95,6 @@ def say(peer: socket.socket, text: bytes) -> None:
         peer.sendall(masked_text(text))
 
 
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not await asyncio.to_thread(condition):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 @pytest.mark.parametrize("chatty", [False, True], ids=["silent", "sending-but-not-reading"])
 async def test_a_peer_that_stops_reading_is_dropped_and_the_others_keep_everything(
     board: Dashboard, sim: Simulator, chatty: bool
@@ -121,7 +113,7 @@ async def test_a_peer_that_stops_reading_is_dropped_and_the_others_keep_everythi
         reader = asyncio.create_task(read())
         peer = await asyncio.to_thread(stuck_peer, board, cookie)
         try:
-            await eventually(lambda: open_websockets(board) == 2, "both sockets to be open")
+            await eventually(lambda: open_websockets(board) == 2, "both sockets to be open", within=TIMEOUT)
             created: list[str] = []
             # A job every half second while the stuck peer's frames pile up unread, until daphne
             # drops it (within about 4 s here; 50 s with daphne's defaults).
@@ -133,7 +125,9 @@ async def test_a_peer_that_stops_reading_is_dropped_and_the_others_keep_everythi
                 created.append((await asyncio.to_thread(sim.create_job, "acme", "build"))["id"])
                 await asyncio.sleep(0.5)
             created.append((await asyncio.to_thread(sim.create_job, "acme", "build"))["id"])
-            await eventually(lambda: set(received) >= set(created), "every job's event on the healthy socket")
+            await eventually(
+                lambda: set(received) >= set(created), "every job's event on the healthy socket", within=TIMEOUT
+            )
         finally:
             reader.cancel()
             peer.close()
