@@ -83,7 +83,8 @@ class SocketPool:
     async def delivered(self, seq: int, within: float) -> bool:
         """Wait until every socket open at `expect(seq)` got event `seq`; False on timeout."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._done[seq].wait(), within)
+            async with asyncio.timeout(within):
+                await self._done[seq].wait()
         return self._done[seq].is_set()
 
     async def _read(self, connection: ClientConnection) -> None:

@@ -386,7 +386,8 @@ class Stream:
                 await asyncio.sleep(ttl / 3)
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(state.release(self.sid, token), _STOP_WAIT)
+                    async with asyncio.timeout(_STOP_WAIT):
+                        await state.release(self.sid, token)
             if closed:
                 return
 
@@ -422,8 +423,7 @@ class Stream:
                     logger.warning("stream %s: lost the lease; stopping the upstream connection", self.sid)
                     return False
         finally:
-            reader.cancel()
-            await asyncio.wait({reader})
+            await _cancel(reader, f"the upstream reader of stream {self.sid}")
 
     async def _read(self, last_event_id: str | None) -> None:
         """Read the upstream until `close`, reconnecting on anything else. Returns after `close`."""
@@ -449,7 +449,8 @@ class Stream:
                 ) as events:
                     while True:
                         try:
-                            event = await asyncio.wait_for(anext(events), live_setting("LIVE_WATCHDOG"))
+                            async with asyncio.timeout(live_setting("LIVE_WATCHDOG")):
+                                event = await anext(events)
                         except StopAsyncIteration:
                             break
                         if not connected:
@@ -621,7 +622,8 @@ class Relay:
         async with self._membership:
             if stream.sid not in self.streams and self._channel is not None:
                 try:
-                    await asyncio.wait_for(self.layer.group_discard(stream.key.group, self._channel), _STOP_WAIT)
+                    async with asyncio.timeout(_STOP_WAIT):
+                        await self.layer.group_discard(stream.key.group, self._channel)
                 except Exception as exc:  # the group entry expires by itself
                     logger.warning("stream %s: could not leave its group: %r", stream.sid, exc)
 
@@ -682,12 +684,14 @@ class Relay:
         if self._receiver is not None:
             await _finish(self._receiver, "the live receiver")
         try:
-            await asyncio.wait_for(self.state.aclose(), _STOP_WAIT)
+            async with asyncio.timeout(_STOP_WAIT):
+                await self.state.aclose()
         except Exception as exc:
             logger.warning("could not close the stream state store: %r", exc)
 
 
 _STOP_WAIT = 5.0  # seconds a stopping task gets before it is logged and left behind
+_CANCEL_AGAIN = 1.0  # seconds between cancellations of a task that has not stopped
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
@@ -695,16 +699,35 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-async def _finish(task: asyncio.Task[Any], what: str) -> None:
-    """Cancel `task` and wait for it, boundedly: a task stuck in a library that does not honour
-    cancellation is logged with its stack, not waited for forever (a hung shutdown or test run)."""
-    task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=_STOP_WAIT)
-    if not done:
+async def _cancel(task: asyncio.Task[Any], what: str) -> None:
+    """Cancel `task` and wait for it, boundedly. The cancellation is repeated every second: one
+    can be lost in a library, and a task that missed it would run on for ever (Python 3.11's
+    `asyncio.wait_for` returns the result and drops a cancellation that arrives in the same loop
+    turn as the result; this module uses `asyncio.timeout` for that reason). A task that still
+    has not stopped after _STOP_WAIT seconds is logged with its stack and left behind, rather
+    than hanging a shutdown or a test run. A caller cancelled meanwhile (a stream owner stopping
+    its reader while being stopped itself) still waits for `task` first, then raises."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _STOP_WAIT
+    stopped_too = False
+    while not task.done() and loop.time() < deadline:
+        task.cancel()
+        try:
+            await asyncio.wait({task}, timeout=min(_CANCEL_AGAIN, max(0.0, deadline - loop.time())))
+        except asyncio.CancelledError:  # the caller is being stopped too: stop `task` first
+            stopped_too = True
+    if not task.done():
         stack = io.StringIO()
         task.print_stack(file=stack)
         logger.warning("%s did not stop within %g s; leaving it behind:\n%s", what, _STOP_WAIT, stack.getvalue())
-    elif not task.cancelled() and task.exception() is not None:
+    if stopped_too:
+        raise asyncio.CancelledError
+
+
+async def _finish(task: asyncio.Task[Any], what: str) -> None:
+    """`_cancel`, then log what the task ended with if that was an error."""
+    await _cancel(task, what)
+    if task.done() and not task.cancelled() and task.exception() is not None:
         logger.warning("%s ended with %r", what, task.exception())
 
 

@@ -34,7 +34,8 @@ async def check_all() -> dict[str, str]:
 
 async def _run(name: str, check: Awaitable[None]) -> str:
     try:
-        await asyncio.wait_for(check, CHECK_TIMEOUT)
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            await check
     except Exception as exc:  # whatever it is, the dependency is not usable
         kind = type(exc).__name__
         logger.warning("readiness: %s is not reachable (%s)", name, kind)

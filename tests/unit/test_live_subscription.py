@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 
-from jobsdash.live.relay import Frame, Relay, Stream, StreamKey, Subscription, event_frame, run_eagerly
+from jobsdash.live.relay import Frame, Stream, Subscription, event_frame, run_eagerly
 
 
 async def test_run_eagerly_finishes_a_coroutine_that_never_waits_before_returning() -> None:
@@ -81,15 +81,6 @@ async def test_run_eagerly_passes_errors_and_cancellation_to_where_the_coroutine
 
 
 # Subscriptions ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def stream() -> AsyncIterator[Stream]:
-    relay = Relay()
-    key = StreamKey(1, None, None, False)
-    stream = relay.streams[key.sid] = Stream(relay, key, tenant=None)  # type: ignore[arg-type]
-    yield stream
-    await relay.aclose()
 
 
 def frames(*seqs: int) -> list[Frame]:
