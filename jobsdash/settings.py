@@ -309,6 +309,10 @@ LOGIN_MAX_FAILURES_USER = env_int("JOBSDASH_LOGIN_MAX_FAILURES_USER", 5, minimum
 LOGIN_MAX_FAILURES_IP = env_int("JOBSDASH_LOGIN_MAX_FAILURES_IP", 20, minimum=1)
 LOGIN_LOCKOUT_SECONDS = 60 * env_int("JOBSDASH_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
+# How often an open live socket checks that what let it in still holds (a member's session and
+# membership, a signed link): when it no longer does, the socket is closed with 4003.
+ACCESS_RECHECK_SECONDS = env_int("JOBSDASH_ACCESS_RECHECK_SECONDS", 30, minimum=1)
+
 # One line per record, logfmt, with the request id; credentials masked (jobsdash.ops.logs).
 LOGGING = {
     "version": 1,

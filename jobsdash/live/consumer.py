@@ -16,8 +16,10 @@ Frames, server to browser, JSON text (DESIGN.md, "Websocket frames"):
   Live frames follow on the same socket from `seq` + 1.
 - After relaying `close`, the server closes the socket with code 1000. A socket too slow to take
   the frames is closed with 4013 (under a server whose send waits for the peer; daphne's never
-  does, and its ping timeout drops a peer that stops reading); a signed link's socket with 4003
-  when the link expires or is revoked; one that could not be subscribed with 4011.
+  does, and its ping timeout drops a peer that stops reading); a socket whose access ended with
+  4003 (as HTTP's 403): a signed link that expired or was revoked, or a member who logged out, was
+  deactivated or removed from the tenant (checked every ACCESS_RECHECK_SECONDS, default 30); one
+  that could not be subscribed with 4011.
 
 The socket is one-way: a message from the browser closes it with 4008 (see `receive`).
 """
@@ -27,9 +29,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
@@ -47,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 # Besides 1000, close codes are 3000-4999 (see CLOSE_TOO_SLOW).
 CLOSE_ONE_WAY = 4008  # 1008 "policy": the browser sent a message; this socket only goes to it
-CLOSE_LINK_ENDED = 4003  # the signed link expired or was revoked while the socket was open
+CLOSE_ACCESS_ENDED = 4003  # as HTTP 403: the link or the membership that let it in has ended
 CLOSE_FAILED = 4011  # 1011 "internal error": the socket could not be subscribed
 _MAX_SINCE_DIGITS = 18
 
@@ -95,8 +100,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             logger.exception("could not subscribe a websocket of tenant %s", tenant.slug)
             await self.close(code=CLOSE_FAILED)
             return
-        if token is not None:
-            self.watcher = asyncio.create_task(self._watch_link(token))
+        self.watcher = asyncio.create_task(self._watch_access(token, slug))
 
     async def _tenant_of_member(self, slug: str) -> Tenant | None:
         user = self.scope.get("user")
@@ -151,19 +155,52 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         self._stop_frames()
         await self.close(code=code)
 
-    async def _watch_link(self, token: str) -> None:
-        """End a signed link's socket when the link expires or is revoked (checked every
-        LINK_RECHECK_SECONDS), not only at the next connect."""
-        recheck = float(getattr(settings, "LINK_RECHECK_SECONDS", 30.0))
-        while self.grant is not None:
-            left = (self.grant.expires_at - timezone.now()).total_seconds()
-            await asyncio.sleep(max(0.0, min(recheck, left)))
-            try:
-                await aresolve(token)
-            except LinkRefused as refused:
-                logger.info("closing a signed link's websocket: %s", refused.reason)
-                await self._end(CLOSE_LINK_ENDED)
+    async def _watch_access(self, token: str | None, slug: str) -> None:
+        """End the socket when what let it in ends, not only at the next connect: checked every
+        ACCESS_RECHECK_SECONDS (the first check at a random point of that interval, so sockets
+        opened together do not check together), and at a signed link's expiry."""
+        recheck = float(settings.ACCESS_RECHECK_SECONDS)
+        wait = random.uniform(0.0, recheck)
+        while True:
+            if self.grant is not None:
+                wait = min(wait, (self.grant.expires_at - timezone.now()).total_seconds())
+            await asyncio.sleep(max(0.0, wait))
+            wait = recheck
+            if self.grant is not None and self.grant.expires_at <= timezone.now():
+                ended: str | None = "its signed link expired"
+            else:
+                try:
+                    ended = await (self._link_ended(token) if token is not None else self._membership_ended(slug))
+                except Exception as exc:  # the database is down: keep the socket, check again later
+                    logger.warning("could not recheck a websocket's access: %r", exc)
+                    continue
+            if ended is not None:
+                logger.info("closing a websocket: %s", ended)
+                await self._end(CLOSE_ACCESS_ENDED)
                 return
+
+    @staticmethod
+    async def _link_ended(token: str) -> str | None:
+        try:
+            await aresolve(token)
+        except LinkRefused as refused:
+            return f"its signed link: {refused.reason}"
+        return None
+
+    async def _membership_ended(self, slug: str) -> str | None:
+        """Why the socket's user may no longer watch `slug` (None while they still may): the
+        session was logged out, expired or invalidated by a password change (read anew, as a
+        request would), the user was deactivated, or the membership or tenant removed."""
+        session_key = self.scope["session"].session_key
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = await get_user({"session": session})
+        if not user.is_authenticated or user.pk != self.scope["user"].pk:
+            return "its session ended"
+        try:
+            await atenant_for_user(user, slug)
+        except Http404:
+            return "its user is no longer a member of the tenant"
+        return None
 
     def _too_slow(self) -> None:
         SOCKETS_OVERFLOWED.inc()

@@ -2,11 +2,14 @@
 //
 // connectLive(url, {onEvent, onReload, indicator}) keeps one socket open: it reconnects with
 // exponential backoff and jitter, asks for what it missed with `since=<last seq>`, closes while
-// the tab is hidden and catches up when it is shown again, and stops for good after `close`.
+// the tab is hidden and catches up when it is shown again, and stops for good after `close`, or
+// when the server says the access that let it in has ended (4003: the page must be reloaded, to
+// log in again or to see that the link is no longer valid).
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 const HIDDEN_GRACE_MS = 10000;
+const CLOSE_ACCESS_ENDED = 4003;
 
 function timeOfDay(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -21,6 +24,7 @@ function showState(indicator, state, since) {
   else if (state === "paused") label.textContent = "Paused (tab hidden)";
   else if (state === "finished") label.textContent = "Job finished";
   else if (state === "unauthorized") label.textContent = "Waylay rejected the credentials";
+  else if (state === "ended") label.textContent = "Access ended: reload the page";
   else label.textContent = `Offline since ${timeOfDay(since)}`;
 }
 
@@ -90,6 +94,11 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
       socket = null;
       if (finished || event.code === 1000) {
         finished = finished || event.code === 1000;
+        return;
+      }
+      if (event.code === CLOSE_ACCESS_ENDED) {
+        finished = true;
+        showState(indicator, "ended");
         return;
       }
       schedule();

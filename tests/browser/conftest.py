@@ -74,7 +74,7 @@ def _redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def dashboard(simulator: Simulator, portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    extra = {"JOBSDASH_FRAME_ANCESTORS": portal.origin}
+    extra = {"JOBSDASH_FRAME_ANCESTORS": portal.origin, "JOBSDASH_ACCESS_RECHECK_SECONDS": "1"}
     if redis := _redis_url():
         extra["REDIS_URL"] = redis
         _flush_redis(redis)

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
-from tests.fixtures.dashboard import Dashboard
+from tests.fixtures.dashboard import USERNAME, Dashboard
 from tests.fixtures.simulator import Simulator
 
 pytestmark = pytest.mark.browser
@@ -72,3 +72,20 @@ def test_the_overview_follows_live_events(page: Page, dashboard: Dashboard, sim:
     expect(bar).to_have_class("bar state-failed")
     expect(page.locator('#overview [data-count="failed"]')).to_have_text(str(failed + 1))
     expect(page.locator('#overview [data-counts="type"] li[data-key="undeploy"] .n')).not_to_have_text("0")
+
+
+def test_a_member_removed_from_the_tenant_is_told_their_access_ended(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/")
+    status = page.locator("#live-status")
+    expect(status).to_have_attribute("data-state", "live")
+    dashboard.manage("tenant", "revoke", "acme", USERNAME)
+    try:
+        # Within the dashboard's recheck (1 s here); the page stops instead of retrying.
+        expect(status).to_have_attribute("data-state", "ended")
+        expect(status).to_have_text("Access ended: reload the page")
+        page.reload()  # as the message says: the page is not theirs to see any more
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    finally:
+        dashboard.manage("tenant", "grant", "acme", USERNAME)

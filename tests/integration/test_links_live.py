@@ -66,7 +66,7 @@ async def test_an_expired_or_revoked_link_cannot_open_a_socket(sim: Any, acme: A
 
 
 async def test_revoking_or_expiring_a_link_closes_its_open_sockets(sim: Any, acme: Any, settings: Any) -> None:
-    settings.LINK_RECHECK_SECONDS = 0.2
+    settings.ACCESS_RECHECK_SECONDS = 0.2
     token = await _token(acme, scope=EmbedLink.Scope.LIST, query=parse_list_query({}))
     socket, accepted = await open_socket(None, f"token={token}")
     assert accepted
@@ -74,7 +74,7 @@ async def test_revoking_or_expiring_a_link_closes_its_open_sockets(sim: Any, acm
     await EmbedLink.objects.aupdate(revoked_at=timezone.now())
     assert await closed(socket) == 4003
 
-    settings.LINK_RECHECK_SECONDS = 60  # only the expiry can end the next one in time
+    settings.ACCESS_RECHECK_SECONDS = 60  # only the expiry can end the next one in time
     short = await sync_to_async(create_link)(acme, None, scope=EmbedLink.Scope.LIST, lifetime=timedelta(seconds=1))
     socket, accepted = await open_socket(None, f"token={await sync_to_async(token_for)(short)}")
     assert accepted
