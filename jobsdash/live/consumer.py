@@ -10,7 +10,9 @@ Frames, server to browser, JSON text (DESIGN.md, "Websocket frames"):
 - `{"seq": 12, "event": "completed", "data": {...}}`: an upstream event; `seq` grows by one per
   event of the stream; `ack` and `close` carry their text. Keep-alives are not forwarded.
 - `{"event": "status", "data": {"upstream": "connected" | "reconnecting" | "unauthorized"}}`: sent
-  on connect when the stream's state is known, then on every change.
+  on connect when the stream's state is known, then on every change. On connect without `since`,
+  `data` also has `"seq": N`, the stream's last seq: the socket's frames are those after N, so a
+  browser that has seen none yet can still resume with `since=N`.
 - `{"event": "reload", "data": {"seq": 40}}`: the `since=` gap is older than the buffer (or from a
   stream state that has expired): what the page shows may be out of date, so it should refetch it.
   Live frames follow on the same socket from `seq` + 1.
@@ -41,6 +43,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from jobsdash.links.grants import Grant, LinkRefused, aresolve
+from jobsdash.live.access import rechecks
 from jobsdash.live.relay import CLOSE_TOO_SLOW, Frame, StreamKey, Subscription, get_relay
 from jobsdash.metrics import OPEN_WEBSOCKETS, SOCKETS_OVERFLOWED
 from jobsdash.tenants.access import atenant_for_user
@@ -65,6 +68,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     subscription: Subscription | None = None
     grant: Grant | None = None
     watcher: asyncio.Task[None] | None = None
+    expiry: asyncio.TimerHandle | None = None
     counted = False  # whether OPEN_WEBSOCKETS counts this socket
     finished = False  # closing, or the peer is gone: nothing more is sent
     closing: asyncio.Task[None] | None = None
@@ -101,6 +105,9 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FAILED)
             return
         self.watcher = asyncio.create_task(self._watch_access(token, slug))
+        if self.grant is not None:
+            left = (self.grant.expires_at - timezone.now()).total_seconds()
+            self.expiry = asyncio.get_running_loop().call_later(max(0.0, left), self._link_expired)
 
     async def _tenant_of_member(self, slug: str) -> Tenant | None:
         user = self.scope.get("user")
@@ -153,31 +160,35 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     async def _end(self, code: int) -> None:
         """Close the socket from our side; its frames stop first (none may follow the close)."""
         self._stop_frames()
-        await self.close(code=code)
+        try:
+            await self.close(code=code)
+        except Exception as exc:  # the peer is gone already
+            logger.info("could not close a websocket (%r)", exc)
+
+    def _end_soon(self, code: int) -> None:
+        """`_end` from a callback (a timer, the relay's overflow)."""
+        if not self.finished:
+            self.closing = asyncio.get_running_loop().create_task(self._end(code))
+
+    def _link_expired(self) -> None:
+        logger.info("closing a websocket: its signed link expired")
+        self._end_soon(CLOSE_ACCESS_ENDED)
 
     async def _watch_access(self, token: str | None, slug: str) -> None:
         """End the socket when what let it in ends, not only at the next connect: checked every
-        ACCESS_RECHECK_SECONDS (the first check at a random point of that interval, so sockets
-        opened together do not check together), and at a signed link's expiry."""
+        ACCESS_RECHECK_SECONDS, the first time at a random point of that interval, so sockets
+        opened together do not check together (a signed link's expiry has a timer of its own)."""
         recheck = float(settings.ACCESS_RECHECK_SECONDS)
-        wait = random.uniform(0.0, recheck)
-        while True:
-            if self.grant is not None:
-                wait = min(wait, (self.grant.expires_at - timezone.now()).total_seconds())
-            await asyncio.sleep(max(0.0, wait))
-            wait = recheck
-            if self.grant is not None and self.grant.expires_at <= timezone.now():
-                ended: str | None = "its signed link expired"
-            else:
-                try:
-                    ended = await (self._link_ended(token) if token is not None else self._membership_ended(slug))
-                except Exception as exc:  # the database is down: keep the socket, check again later
-                    logger.warning("could not recheck a websocket's access: %r", exc)
-                    continue
-            if ended is not None:
+        await asyncio.sleep(random.uniform(0.0, recheck))
+        while not self.finished:
+            ended = await rechecks().run(
+                (lambda: self._link_ended(token)) if token is not None else (lambda: self._membership_ended(slug))
+            )
+            if ended is not None and not self.finished:
                 logger.info("closing a websocket: %s", ended)
                 await self._end(CLOSE_ACCESS_ENDED)
                 return
+            await asyncio.sleep(recheck)
 
     @staticmethod
     async def _link_ended(token: str) -> str | None:
@@ -204,7 +215,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
 
     def _too_slow(self) -> None:
         SOCKETS_OVERFLOWED.inc()
-        self.closing = asyncio.get_running_loop().create_task(self._end(CLOSE_TOO_SLOW))
+        self._end_soon(CLOSE_TOO_SLOW)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The socket is one-way, and a message would also count as a sign of life to daphne's
@@ -229,6 +240,8 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             OPEN_WEBSOCKETS.dec()
         if self.watcher is not None:
             self.watcher.cancel()
+        if self.expiry is not None:
+            self.expiry.cancel()
         self._stop_frames()
 
 

@@ -137,8 +137,11 @@ def event_frame(seq: int, name: str, data: Any) -> Frame:
     return Frame(seq, name, json.dumps({"seq": seq, "event": name, "data": data}, separators=(",", ":")))
 
 
-def status_frame(status: str) -> Frame:
-    return Frame(None, "status", json.dumps({"event": "status", "data": {"upstream": status}}))
+def status_frame(status: str, seq: int | None = None) -> Frame:
+    data: dict[str, Any] = {"upstream": status}
+    if seq is not None:
+        data["seq"] = seq
+    return Frame(None, "status", json.dumps({"event": "status", "data": data}))
 
 
 def reload_frame(seq: int | None) -> Frame:
@@ -577,8 +580,12 @@ class Relay:
             first: list[Frame] = []
             position = await self.state.position(key.sid)
             if position.status:
-                first.append(status_frame(position.status))
-            if since is not None:
+                # Without since=, the socket's frames are those after position.seq: saying so
+                # lets a browser that has seen none yet resume with since= after a reconnect.
+                first.append(status_frame(position.status, position.seq if since is None else None))
+            if since is None:
+                subscription.last_seq = position.seq
+            else:
                 texts = await self.state.since(key.sid, since)
                 if texts is None:
                     first.append(reload_frame(position.seq))
@@ -691,7 +698,9 @@ class Relay:
 
 
 _STOP_WAIT = 5.0  # seconds a stopping task gets before it is logged and left behind
-_CANCEL_AGAIN = 1.0  # seconds between cancellations of a task that has not stopped
+# Seconds between cancellations of a task that has not stopped: long enough for the cleanup of a
+# task that did get the first one (releasing a lease in Redis) not to be cut short.
+_CANCEL_AGAIN = 2.0
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
@@ -700,8 +709,8 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 
 
 async def _cancel(task: asyncio.Task[Any], what: str) -> None:
-    """Cancel `task` and wait for it, boundedly. The cancellation is repeated every second: one
-    can be lost in a library, and a task that missed it would run on for ever (Python 3.11's
+    """Cancel `task` and wait for it, boundedly. The cancellation is repeated every _CANCEL_AGAIN
+    seconds: one can be lost in a library, and a task that missed it would run on for ever (Python 3.11's
     `asyncio.wait_for` returns the result and drops a cancellation that arrives in the same loop
     turn as the result; this module uses `asyncio.timeout` for that reason). A task that still
     has not stopped after _STOP_WAIT seconds is logged with its stack and left behind, rather
@@ -709,19 +718,19 @@ async def _cancel(task: asyncio.Task[Any], what: str) -> None:
     its reader while being stopped itself) still waits for `task` first, then raises."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _STOP_WAIT
-    stopped_too = False
+    stopped: asyncio.CancelledError | None = None
     while not task.done() and loop.time() < deadline:
         task.cancel()
         try:
             await asyncio.wait({task}, timeout=min(_CANCEL_AGAIN, max(0.0, deadline - loop.time())))
-        except asyncio.CancelledError:  # the caller is being stopped too: stop `task` first
-            stopped_too = True
+        except asyncio.CancelledError as exc:  # the caller is being stopped too: stop `task` first
+            stopped = exc
     if not task.done():
         stack = io.StringIO()
         task.print_stack(file=stack)
         logger.warning("%s did not stop within %g s; leaving it behind:\n%s", what, _STOP_WAIT, stack.getvalue())
-    if stopped_too:
-        raise asyncio.CancelledError
+    if stopped is not None:
+        raise stopped
 
 
 async def _finish(task: asyncio.Task[Any], what: str) -> None:

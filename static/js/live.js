@@ -3,8 +3,9 @@
 // connectLive(url, {onEvent, onReload, indicator}) keeps one socket open: it reconnects with
 // exponential backoff and jitter, asks for what it missed with `since=<last seq>`, closes while
 // the tab is hidden and catches up when it is shown again, and stops for good after `close`, or
-// when the server says the access that let it in has ended (4003: the page must be reloaded, to
-// log in again or to see that the link is no longer valid).
+// when the access that let the page in has ended (the page must be reloaded, to log in again or
+// to see that the link is no longer valid): the server closes an open socket with 4003, and
+// refuses a new one, in which case the page asks for itself to tell that from an outage.
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
@@ -28,6 +29,21 @@ function showState(indicator, state, since) {
   else label.textContent = `Offline since ${timeOfDay(since)}`;
 }
 
+async function accessEnded() {
+  try {
+    const response = await fetch(window.location.href, {
+      method: "HEAD",
+      credentials: "same-origin",
+      redirect: "manual",
+      cache: "no-store",
+    });
+    // Sent to the login page, or no longer allowed to see this one.
+    return response.type === "opaqueredirect" || [401, 403, 404].includes(response.status);
+  } catch (error) {
+    return false; // offline, or the server is down: keep retrying
+  }
+}
+
 function withSince(url, seq) {
   const target = new URL(url, window.location.href);
   target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
@@ -42,7 +58,14 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
   let retryTimer = null;
   let hiddenTimer = null;
   let finished = false;
+  let checking = false;
+  const pausedSockets = new WeakSet(); // closed by this page while the tab was hidden
   let offlineSince = null;
+
+  function ended() {
+    finished = true;
+    showState(indicator, "ended");
+  }
 
   function schedule() {
     if (finished || document.hidden) return;
@@ -59,6 +82,8 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
       lastSeq = frame.seq;
     }
     if (frame.event === "status") {
+      // On connect, where the stream stood: what follows comes after it (resume from there).
+      if (lastSeq === null && frame.data && typeof frame.data.seq === "number") lastSeq = frame.data.seq;
       const upstream = frame.data && frame.data.upstream;
       showState(indicator, upstream === "connected" ? "live" : upstream, offlineSince || new Date());
       return;
@@ -78,7 +103,9 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
   function open() {
     retryTimer = null;
     socket = new WebSocket(withSince(url, lastSeq));
+    let opened = false;
     socket.addEventListener("open", () => {
+      opened = true;
       attempt = 0;
       offlineSince = null;
       showState(indicator, "live");
@@ -90,30 +117,48 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
         console.warn("jobsdash: ignored a frame", error);
       }
     });
-    socket.addEventListener("close", (event) => {
+    socket.addEventListener("close", async (event) => {
       socket = null;
-      if (finished || event.code === 1000) {
-        finished = finished || event.code === 1000;
+      if (finished) return;
+      if (pausedSockets.has(event.target)) {
+        // Closed here, not by the server (which answers with 1000 all the same).
+        if (!document.hidden) open();
+        return;
+      }
+      if (event.code === 1000) {
+        finished = true; // after `close`
         return;
       }
       if (event.code === CLOSE_ACCESS_ENDED) {
-        finished = true;
-        showState(indicator, "ended");
+        ended();
         return;
+      }
+      if (!opened) {
+        checking = true;
+        const gone = await accessEnded();
+        checking = false;
+        if (gone) {
+          ended();
+          return;
+        }
       }
       schedule();
     });
   }
 
   document.addEventListener("visibilitychange", () => {
+    if (finished) return;
     if (document.hidden) {
       hiddenTimer = setTimeout(() => {
-        if (socket) socket.close(4000, "tab hidden");
+        if (socket) {
+          pausedSockets.add(socket);
+          socket.close(4000, "tab hidden");
+        }
         showState(indicator, "paused");
       }, HIDDEN_GRACE_MS);
     } else {
       clearTimeout(hiddenTimer);
-      if (!socket && !retryTimer && !finished) open();
+      if (!socket && !retryTimer && !checking) open();
     }
   });
 

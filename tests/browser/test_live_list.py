@@ -89,3 +89,53 @@ def test_a_member_removed_from_the_tenant_is_told_their_access_ended(
         expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     finally:
         dashboard.manage("tenant", "grant", "acme", USERNAME)
+
+
+def _hide(page: Page) -> None:
+    """The tab goes to the background (as far as the page can tell), then, after the page's
+    grace period of 10 s, its socket is closed."""
+    page.evaluate(
+        """() => {
+          Object.defineProperty(document, "hidden", { configurable: true, get: () => window.__hidden === true });
+          window.__hidden = true;
+          document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "paused", timeout=15_000)
+
+
+def _show(page: Page) -> None:
+    page.evaluate("() => { window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); }")
+
+
+def test_a_tab_shown_again_catches_up_on_what_happened_while_it_was_hidden(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/?type=build")
+    status = page.locator("#live-status")
+    expect(status).to_have_attribute("data-state", "live")
+    page.evaluate("window.__notReloaded = true")
+    _hide(page)
+    job = sim.create_job("acme", "build")
+    sim.advance("acme", "build", job["id"], to="active")
+    _show(page)
+    expect(status).to_have_attribute("data-state", "live")
+    expect(page.locator(f'tr.job-row[data-job-id="{job["id"]}"]')).to_have_attribute("data-state", "active")
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_a_page_whose_access_ended_while_it_was_hidden_says_so_when_shown(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/")
+    status = page.locator("#live-status")
+    expect(status).to_have_attribute("data-state", "live")
+    _hide(page)
+    dashboard.manage("tenant", "revoke", "acme", USERNAME)
+    try:
+        _show(page)
+        # The new socket is refused; the page finds out why instead of retrying for ever.
+        expect(status).to_have_attribute("data-state", "ended")
+        expect(status).to_have_text("Access ended: reload the page")
+    finally:
+        dashboard.manage("tenant", "grant", "acme", USERNAME)

@@ -56,11 +56,12 @@ async def test_a_members_socket_closes_when_their_access_ends(
 ) -> None:
     user = await sync_to_async(make_user)("ann", acme)
     client = await sync_to_async(login)(user)
-    socket = await connected(cookie_of(client))
+    cookie = cookie_of(client)
+    socket = await connected(cookie)
     await sync_to_async(end_access)(user, client)
     assert await closed(socket) == 4003
-    _, accepted = await open_socket(cookie_of(client))
-    assert not accepted  # and it cannot come back
+    _, accepted = await open_socket(cookie)
+    assert not accepted  # and the same browser cannot come back with it
 
 
 async def test_a_socket_whose_access_holds_stays_open_while_another_one_closes(
@@ -108,7 +109,7 @@ async def test_a_recheck_that_cannot_reach_the_database_keeps_the_socket(
     job = await on_sim(sim.create_job, "acme", "build")
     (event,) = await events(socket, 1)
     assert event["data"]["job"]["id"] == job["id"]
-    assert any("could not recheck a websocket's access" in record.getMessage() for record in caplog.records)
+    assert any("could not recheck live sockets' access" in record.getMessage() for record in caplog.records)
     await Membership.objects.filter(user=user).adelete()
     down = False
     assert await closed(socket) == 4003

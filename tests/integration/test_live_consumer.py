@@ -204,6 +204,27 @@ async def test_a_message_from_the_browser_closes_only_that_socket(sim: Any, memb
 # since= -----------------------------------------------------------------------------------------
 
 
+async def test_a_socket_joining_a_running_stream_is_told_its_seq_and_can_resume_from_it(
+    sim: Any, member: bytes
+) -> None:
+    watcher = await connected(member)
+    await on_sim(sim.create_job, "acme", "build")
+    (seen,) = await events(watcher, 1)
+    joiner, accepted = await open_socket(member)
+    assert accepted
+    joined = await frame(joiner)
+    assert joined == {"event": "status", "data": {"upstream": "connected", "seq": seen["seq"]}}
+    await joiner.disconnect()  # the tab is hidden before any event reached it
+    await on_sim(sim.create_job, "acme", "deploy")
+    (missed,) = await events(watcher, 1)
+    back, accepted = await open_socket(member, f"since={joined['data']['seq']}")
+    assert accepted
+    assert await frame(back) == {"event": "status", "data": {"upstream": "connected"}}
+    assert await frame(back) == missed
+    for socket in (watcher, back):
+        await socket.disconnect()
+
+
 async def test_since_catches_up_in_order_before_live_events(sim: Any, member: bytes) -> None:
     watcher = await connected(member)
     for _ in range(3):
