@@ -710,12 +710,12 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 
 async def _cancel(task: asyncio.Task[Any], what: str) -> None:
     """Cancel `task` and wait for it, boundedly. The cancellation is repeated every _CANCEL_AGAIN
-    seconds: one can be lost in a library, and a task that missed it would run on for ever (Python 3.11's
-    `asyncio.wait_for` returns the result and drops a cancellation that arrives in the same loop
-    turn as the result; this module uses `asyncio.timeout` for that reason). A task that still
-    has not stopped after _STOP_WAIT seconds is logged with its stack and left behind, rather
-    than hanging a shutdown or a test run. A caller cancelled meanwhile (a stream owner stopping
-    its reader while being stopped itself) still waits for `task` first, then raises."""
+    seconds: one can be lost in a library, and a task that missed it would run on for ever
+    (Python 3.11's `asyncio.wait_for` returns the result and drops a cancellation that arrives in
+    the same loop turn as the result; this module uses `asyncio.timeout` for that reason). A task
+    that still has not stopped after _STOP_WAIT seconds is logged with its stack and left behind,
+    rather than hanging a shutdown or a test run. A caller cancelled meanwhile (a stream owner
+    stopping its reader while being stopped itself) still waits for `task` first, then raises."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _STOP_WAIT
     stopped: asyncio.CancelledError | None = None

@@ -1,9 +1,13 @@
-"""In headless Chromium: the job list shows a new job and its state changes without a reload."""
+"""In headless Chromium: the job list shows a new job and its state changes without a reload; a
+tab shown again catches up on what it missed; a member whose access ended is told so."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import log_in
 from tests.fixtures.dashboard import USERNAME, Dashboard
@@ -74,19 +78,20 @@ def test_the_overview_follows_live_events(page: Page, dashboard: Dashboard, sim:
     expect(page.locator('#overview [data-counts="type"] li[data-key="undeploy"] .n')).not_to_have_text("0")
 
 
-def test_a_member_removed_from_the_tenant_is_told_their_access_ended(
-    page: Page, dashboard: Dashboard, sim: Simulator
-) -> None:
-    log_in(page, dashboard, "/t/acme/jobs/")
+def _live(page: Page, dashboard: Dashboard, path: str) -> Locator:
+    """Log in to `path` and wait until its live status says Live; the status element."""
+    log_in(page, dashboard, path)
     status = page.locator("#live-status")
     expect(status).to_have_attribute("data-state", "live")
+    return status
+
+
+@contextmanager
+def _not_a_member(dashboard: Dashboard) -> Iterator[None]:
+    """The browser's user is no member of acme meanwhile (the other tests need them back)."""
     dashboard.manage("tenant", "revoke", "acme", USERNAME)
     try:
-        # Within the dashboard's recheck (1 s here); the page stops instead of retrying.
-        expect(status).to_have_attribute("data-state", "ended")
-        expect(status).to_have_text("Access ended: reload the page")
-        page.reload()  # as the message says: the page is not theirs to see any more
-        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+        yield
     finally:
         dashboard.manage("tenant", "grant", "acme", USERNAME)
 
@@ -108,12 +113,22 @@ def _show(page: Page) -> None:
     page.evaluate("() => { window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); }")
 
 
+def test_a_member_removed_from_the_tenant_is_told_their_access_ended(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    status = _live(page, dashboard, "/t/acme/jobs/")
+    with _not_a_member(dashboard):
+        # Within the dashboard's recheck (1 s here); the page stops instead of retrying.
+        expect(status).to_have_attribute("data-state", "ended")
+        expect(status).to_have_text("Access ended: reload the page")
+        page.reload()  # as the message says: the page is not theirs to see any more
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
 def test_a_tab_shown_again_catches_up_on_what_happened_while_it_was_hidden(
     page: Page, dashboard: Dashboard, sim: Simulator
 ) -> None:
-    log_in(page, dashboard, "/t/acme/jobs/?type=build")
-    status = page.locator("#live-status")
-    expect(status).to_have_attribute("data-state", "live")
+    status = _live(page, dashboard, "/t/acme/jobs/?type=build")
     page.evaluate("window.__notReloaded = true")
     _hide(page)
     job = sim.create_job("acme", "build")
@@ -127,15 +142,10 @@ def test_a_tab_shown_again_catches_up_on_what_happened_while_it_was_hidden(
 def test_a_page_whose_access_ended_while_it_was_hidden_says_so_when_shown(
     page: Page, dashboard: Dashboard, sim: Simulator
 ) -> None:
-    log_in(page, dashboard, "/t/acme/jobs/")
-    status = page.locator("#live-status")
-    expect(status).to_have_attribute("data-state", "live")
+    status = _live(page, dashboard, "/t/acme/jobs/")
     _hide(page)
-    dashboard.manage("tenant", "revoke", "acme", USERNAME)
-    try:
+    with _not_a_member(dashboard):
         _show(page)
         # The new socket is refused; the page finds out why instead of retrying for ever.
         expect(status).to_have_attribute("data-state", "ended")
         expect(status).to_have_text("Access ended: reload the page")
-    finally:
-        dashboard.manage("tenant", "grant", "acme", USERNAME)
