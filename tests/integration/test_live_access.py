@@ -1,6 +1,6 @@
 """A member's live socket lasts only as long as their access: logging out, a password change, a
-deactivated account or a removed membership closes it with 4003, within ACCESS_RECHECK_SECONDS,
-and the page is told not to reconnect. (Signed links: test_links_live.py.)"""
+deactivated account or a removed membership closes it with 4003, within ACCESS_RECHECK_SECONDS.
+(Signed links: test_links_live.py; what the page then shows: tests/browser/test_live_list.py.)"""
 
 from __future__ import annotations
 
