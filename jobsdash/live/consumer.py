@@ -188,7 +188,9 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
                 logger.info("closing a websocket: %s", ended)
                 await self._end(CLOSE_ACCESS_ENDED)
                 return
-            await asyncio.sleep(recheck)
+            # Jittered: a socket skipped (rechecks() was busy) must not hit the same busy moment
+            # round after round.
+            await asyncio.sleep(recheck * random.uniform(0.8, 1.2))
 
     @staticmethod
     async def _link_ended(token: str) -> str | None:

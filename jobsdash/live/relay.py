@@ -576,23 +576,23 @@ class Relay:
         subscription = Subscription(stream, int(live_setting("LIVE_QUEUE_SIZE")), send, on_overflow)
         stream.subscriptions.add(subscription)
         try:
+            # Without since=, the socket's frames are those after where the stream stands now,
+            # read before joining: one stored meanwhile comes as catch-up, not lost in between.
+            # The status frame says where that is, so a browser that has seen no frame yet can
+            # still resume with since= after a reconnect.
+            start = since if since is not None else (await self.state.position(key.sid)).seq
             await self._join(stream)
             first: list[Frame] = []
             position = await self.state.position(key.sid)
             if position.status:
-                # Without since=, the socket's frames are those after position.seq: saying so
-                # lets a browser that has seen none yet resume with since= after a reconnect.
-                first.append(status_frame(position.status, position.seq if since is None else None))
-            if since is None:
+                first.append(status_frame(position.status, start if since is None else None))
+            texts = await self.state.since(key.sid, start)
+            if texts is None:
+                first.append(reload_frame(position.seq))
                 subscription.last_seq = position.seq
             else:
-                texts = await self.state.since(key.sid, since)
-                if texts is None:
-                    first.append(reload_frame(position.seq))
-                    subscription.last_seq = position.seq
-                else:
-                    first.extend(Frame(_seq_of(text), json.loads(text)["event"], text) for text in texts)
-                    subscription.last_seq = since
+                first.extend(Frame(_seq_of(text), json.loads(text)["event"], text) for text in texts)
+                subscription.last_seq = start
         except BaseException:
             subscription.end()
             raise
