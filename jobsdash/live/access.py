@@ -2,7 +2,7 @@
 link), every ACCESS_RECHECK_SECONDS, so a socket ends with the access and not only at the next
 connect. The checks themselves are the consumer's; this paces them for the whole process:
 
-    ended = await rechecks().run(check)    # why access ended, or None: holds, or not known now
+    ended = await RECHECKS.run(check)    # why access ended, or None: holds, or not known now
 
 - At most MAX_IN_FLIGHT checks wait on the database at once (they share one thread): when it is
   slow, a socket's round is skipped rather than queued behind a pile of others.
@@ -13,9 +13,7 @@ connect. The checks themselves are the consumer's; this paces them for the whole
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 
 logger = logging.getLogger(__name__)
@@ -48,13 +46,5 @@ class Rechecks:
         return ended
 
 
-_rechecks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Rechecks] = weakref.WeakKeyDictionary()
-
-
-def rechecks() -> Rechecks:
-    """The running event loop's (daphne runs one; tests one per test)."""
-    loop = asyncio.get_running_loop()
-    found = _rechecks.get(loop)
-    if found is None:
-        found = _rechecks[loop] = Rechecks()
-    return found
+# The process's: it holds no loop-bound object, only counts.
+RECHECKS = Rechecks()

@@ -18,7 +18,9 @@ from typing import Any
 
 from channels.auth import get_user
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 
 
 class SessionUserMiddleware:
@@ -26,9 +28,13 @@ class SessionUserMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        session_key = scope["cookies"].get(settings.SESSION_COOKIE_NAME)
-        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        scope = dict(scope, session=session)
-        # No cookie, no session to read: a signed link's socket skips the hop to a thread.
-        scope["user"] = await get_user(scope) if session_key else AnonymousUser()
-        return await self.inner(scope, receive, send)
+        session, user = await session_user(scope["cookies"].get(settings.SESSION_COOKIE_NAME))
+        return await self.inner(dict(scope, session=session, user=user), receive, send)
+
+
+async def session_user(session_key: str | None) -> tuple[SessionBase, AbstractBaseUser | AnonymousUser]:
+    """The session of `session_key`, read anew, and its logged-in user (anonymous if none)."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    # No cookie, no session to read: a signed link's socket skips the hop to a thread.
+    user = await get_user({"session": session}) if session_key else AnonymousUser()
+    return session, user

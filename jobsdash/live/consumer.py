@@ -32,18 +32,17 @@ import asyncio
 import json
 import logging
 import random
-from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 
 from jobsdash.links.grants import Grant, LinkRefused, aresolve
-from jobsdash.live.access import rechecks
+from jobsdash.live.access import RECHECKS
+from jobsdash.live.auth import session_user
 from jobsdash.live.relay import CLOSE_TOO_SLOW, Frame, StreamKey, Subscription, get_relay
 from jobsdash.metrics import OPEN_WEBSOCKETS, SOCKETS_OVERFLOWED
 from jobsdash.tenants.access import atenant_for_user
@@ -181,14 +180,14 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         recheck = float(settings.ACCESS_RECHECK_SECONDS)
         await asyncio.sleep(random.uniform(0.0, recheck))
         while not self.finished:
-            ended = await rechecks().run(
+            ended = await RECHECKS.run(
                 (lambda: self._link_ended(token)) if token is not None else (lambda: self._membership_ended(slug))
             )
             if ended is not None and not self.finished:
                 logger.info("closing a websocket: %s", ended)
                 await self._end(CLOSE_ACCESS_ENDED)
                 return
-            # Jittered: a socket skipped (rechecks() was busy) must not hit the same busy moment
+            # Jittered: a socket skipped (the rechecks were busy) must not hit the same busy moment
             # round after round.
             await asyncio.sleep(recheck * random.uniform(0.8, 1.2))
 
@@ -204,9 +203,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         """Why the socket's user may no longer watch `slug` (None while they still may): the
         session was logged out, expired or invalidated by a password change (read anew, as a
         request would), the user was deactivated, or the membership or tenant removed."""
-        session_key = self.scope["session"].session_key
-        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        user = await get_user({"session": session})
+        _, user = await session_user(self.scope["session"].session_key)
         if not user.is_authenticated or user.pk != self.scope["user"].pk:
             return "its session ended"
         try:
