@@ -32,7 +32,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
-from jobsdash.metrics import CACHE_LOOKUPS, SINGLE_FLIGHT_JOINS
+from jobsdash.ops.metrics import CACHE_LOOKUPS, SINGLE_FLIGHT_JOINS
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import client
 from jobsdash.waylay.errors import BadResponse, UpstreamUnavailable

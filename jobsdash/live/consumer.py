@@ -44,7 +44,7 @@ from jobsdash.links.grants import Grant, LinkRefused, aresolve
 from jobsdash.live.access import RECHECKS
 from jobsdash.live.auth import session_user
 from jobsdash.live.relay import CLOSE_TOO_SLOW, Frame, StreamKey, Subscription, get_relay
-from jobsdash.metrics import OPEN_WEBSOCKETS, SOCKETS_OVERFLOWED
+from jobsdash.ops.metrics import OPEN_WEBSOCKETS, SOCKETS_OVERFLOWED
 from jobsdash.tenants.access import atenant_for_user
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery

@@ -59,7 +59,7 @@ from django.conf import settings
 
 from jobsdash.jobs import cache as job_cache
 from jobsdash.live.state import LocalState, RedisState, StreamState
-from jobsdash.metrics import EVENTS_RELAYED, OPEN_UPSTREAM_STREAMS, RELAY_RECONNECTS
+from jobsdash.ops.metrics import EVENTS_RELAYED, OPEN_UPSTREAM_STREAMS, RELAY_RECONNECTS
 from jobsdash.waylay.client import JOB_EVENTS, Event, stream_events
 from jobsdash.waylay.errors import CredentialsRejected
 
