@@ -9,11 +9,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from jobsdash.ops import throttle
+from jobsdash.ops.login import login_view
 
 urlpatterns = [
     path("", include("jobsdash.tenants.urls")),
     path("", include("jobsdash.ops.urls")),
-    path("accounts/login/", throttle.login_view, name="login"),
+    path("accounts/login/", login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The admin's own login, behind the same lock-out (same path: it wins over admin.site.urls).
     path("admin/login/", throttle.guard(admin.site.login)),

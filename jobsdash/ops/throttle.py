@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -97,9 +96,6 @@ def guard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         return view(request, *args, **kwargs)
 
     return guarded
-
-
-login_view = guard(auth_views.LoginView.as_view(redirect_authenticated_user=True))
 
 
 def _locked_page(request: HttpRequest, locked: Lockout) -> HttpResponse:

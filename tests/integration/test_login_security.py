@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -139,3 +140,47 @@ def test_logging_in_gives_a_new_session_key(make_user: Callable[..., User]) -> N
     from django.contrib.sessions.backends.db import SessionStore
 
     assert not SessionStore().exists(planted_key)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "/accounts/login/",
+        "/accounts/login/?next=/accounts/login/",
+        "http://testserver/accounts/login/",
+        "/accounts/login",
+        "/accounts/logout/",
+    ],
+)
+def test_a_logged_in_user_sent_back_to_the_login_page_lands_on_their_jobs(
+    next_url: str,
+    make_user: Callable[..., User],
+    make_tenant: Callable[..., Any],
+    login: Callable[[User], Client],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = login(make_user("alice", make_tenant("acme")))
+    answer = client.get("/accounts/login/", {"next": next_url})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/"
+    assert client.get(answer["Location"]).url == "/t/acme/jobs/"
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.django_db
+def test_logging_in_with_the_login_page_as_next_lands_on_the_home_page(make_user: Callable[..., User]) -> None:
+    make_user("alice")
+    answer = Client().post("/accounts/login/", {"username": "alice", "password": PASSWORD, "next": "/accounts/login/"})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_a_logged_in_user_still_goes_where_next_says(
+    make_user: Callable[..., User], make_tenant: Callable[..., Any], login: Callable[[User], Client]
+) -> None:
+    client = login(make_user("alice", make_tenant("acme")))
+    answer = client.get("/accounts/login/", {"next": "/t/acme/jobs/?state=failed"})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/t/acme/jobs/?state=failed"
