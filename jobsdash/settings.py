@@ -125,6 +125,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "jobsdash.ops.middleware.RequestIdMiddleware",
+    "jobsdash.ops.cache_control.PrivateByDefaultMiddleware",
+    # The security headers come first, so that every response gets them: also the 400 that a
+    # middleware below answers for a Host outside ALLOWED_HOSTS (CommonMiddleware, or
+    # SecurityMiddleware's HTTPS redirect, is the first to read the host).
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Below those two, so that they see what it decided.
+    "jobsdash.links.framing.FramingPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Above the middleware that set cookies, so that it sees them on the way out.
@@ -134,9 +142,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "jobsdash.links.framing.FramingPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "jobsdash.urls"
@@ -320,6 +325,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "jobsdash.ops.logs.RequestIdFilter"},
         "redact": {"()": "jobsdash.ops.logs.RedactSecretsFilter"},
+        "noise": {"()": "jobsdash.ops.logs.NoiseFilter"},
     },
     "formatters": {"line": {"()": "jobsdash.ops.logs.LineFormatter"}},
     "handlers": {
@@ -332,5 +338,8 @@ LOGGING = {
         # Django's default config gives these their own plain-format handlers: ours instead.
         "django": {"handlers": [], "level": "INFO"},
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # A request for a Host outside ALLOWED_HOSTS is internet noise (scanners, probes by IP),
+        # not an error of ours: a warning line, without the traceback Django attaches.
+        "django.security.DisallowedHost": {"filters": ["noise"]},
     },
 }

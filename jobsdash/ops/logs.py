@@ -98,6 +98,18 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+class NoiseFilter(logging.Filter):
+    """Turns a record into a warning line without its traceback: for loggers whose records are
+    ordinary noise from the internet that Django logs as errors (a Host outside ALLOWED_HOSTS).
+    Never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
+        return True
+
+
 _BARE = re.compile(r"[^\s\"=\\]+")
 
 
