@@ -44,9 +44,13 @@ DEFAULT_REDACTIONS: tuple[str, ...] = (
     r"""signature|sig)["']?\s*[=:]\s*["']?)[^\s"'&,;}]+""",
     # Credentials inside a URL: redis://:pw@host, postgres://user:pw@host.
     r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)",
-    # The token of a signed embed link in a URL path (/e/<token>/, /ws/e/<token>/): it is the
-    # credential, for whoever holds the link.
-    r"(/e/)[A-Za-z0-9_:.-]{16,}",
+    # The token of a signed embed link is the credential, for whoever holds the link. In a URL
+    # path (/e/<token>/) the whole segment goes, whatever stray characters a chat app put before
+    # or after the token when it was copied (a zero-width space, a quote: `/e/\xe9<token>`).
+    r"(/e/)[^/\s?#\"'<>]+",
+    # And anywhere else, by its shape (django.core.signing: payload:timestamp:signature), also
+    # URL-encoded, as in a pasted link inside another URL's query string.
+    r"()eyJ[A-Za-z0-9_-]{2,}(?::|%3[Aa])[A-Za-z0-9]{4,}(?::|%3[Aa])[A-Za-z0-9_-]{20,}",
     # A JSON Web Token on its own.
     r"()\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
 )

@@ -12,6 +12,9 @@ from jobsdash.ops.logs import LineFormatter, RedactSecretsFilter, RequestIdFilte
 SECRET = "s3cr3t-V4lue-xyz"
 BASIC = "Basic " + base64.b64encode(f"acme-key:{SECRET}".encode()).decode()
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJlLXZhbHVl"
+# A signed embed link's token as django.core.signing makes them (payload:timestamp:signature).
+LINK_SIGNATURE = "hEeeh6qsTAqoJUwgP_hrH62mrrqCLSZsLl_xTnGFfbk"
+LINK_TOKEN = f"eyJsIjoxMiwidCI6M30:1xYTfo:{LINK_SIGNATURE}"
 
 
 def _record(msg: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
@@ -38,6 +41,15 @@ def _through_filter(record: logging.LogRecord) -> str:
         ("connecting to %s", (f"postgres://jobsdash:{SECRET}@db/jobsdash",), SECRET),
         ("login with password=%s", (SECRET,), SECRET),
         ("Not Found: %s", ("/e/eyJsIjoxLCJ0IjoxfQ:1tXyz9:AbCdEfGh_ij-kl/",), "eyJsIjoxLCJ0IjoxfQ:1tXyz9"),
+        # A token with a stray character before it, as chat apps copy links (Django's own
+        # "Forbidden: ..." line escapes it), or after it.
+        ("Forbidden: %s", (f"/e/\\xe9{LINK_TOKEN}/",), LINK_SIGNATURE),
+        ("Forbidden: %s", (f"/e/\u200b{LINK_TOKEN}/",), LINK_SIGNATURE),
+        ("Forbidden: %s", (f"/e/%E2%80%8B{LINK_TOKEN}/",), LINK_SIGNATURE),
+        ("Forbidden: %s", (f"/e/{LINK_TOKEN}%22/row/build/x/",), LINK_SIGNATURE),
+        # Anywhere else by its shape, also URL-encoded inside another URL.
+        ("find q=%s", (f"https%3A%2F%2Fjobs.example.com%2Fe%2F{LINK_TOKEN.replace(':', '%3A')}%2F",), LINK_SIGNATURE),
+        ("pasted %s", (f"see {LINK_TOKEN} here",), LINK_SIGNATURE),
     ],
 )
 def test_it_masks_credentials_in_messages_and_arguments(message: str, args: tuple, leaked: str) -> None:
