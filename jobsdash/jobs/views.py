@@ -128,6 +128,7 @@ def render_job_list(request: HttpRequest, tenant: Tenant, params: QueryDict, mod
                 (label, _list_url(tenant, query, mode, createdAfter=spec)) for label, spec in TIME_PRESETS
             ],
             "ws_url": _ws_url(tenant, mode),
+            "row_url": _row_url_template(tenant, mode),
         },
     )
 
@@ -160,6 +161,19 @@ def _list_url(tenant: Tenant, query: ListQuery, mode: Mode, **override: str) -> 
         params.append(("embed", "1"))
     base = reverse("jobs:list", kwargs={"slug": tenant.slug})
     return f"{base}?{urlencode(params)}" if params else base
+
+
+def _row_url_template(tenant: Tenant, mode: Mode) -> str:
+    """The URL of a job's row with the placeholders `{type}` and `{id}`, for live updates to fill in.
+
+    Braces can stand in no slug or token, so the page's script cannot mistake a part of those for a
+    placeholder (reverse() percent-encodes them: they are put back here)."""
+    kwargs = {"job_type": "{type}", "job_id": "{id}"}
+    if mode.token:
+        url = reverse("links:row", kwargs={"token": mode.token, **kwargs})
+    else:
+        url = reverse("jobs:row", kwargs={"slug": tenant.slug, **kwargs}) + mode.suffix
+    return url.replace("%7Btype%7D", "{type}").replace("%7Bid%7D", "{id}")
 
 
 def _ws_url(tenant: Tenant, mode: Mode, **params: str) -> str:

@@ -47,7 +47,8 @@ function updateCount() {
 }
 
 async function fetchRow(job) {
-  const url = table.dataset.rowUrl.replace("TYPE", encodeURIComponent(job.type)).replace("ID", encodeURIComponent(job.id));
+  // The server's URL template: its placeholders are braced, which no slug or token holds.
+  const url = table.dataset.rowUrl.replace("{type}", encodeURIComponent(job.type)).replace("{id}", encodeURIComponent(job.id));
   const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
   if (!answer.ok) return null;
   const template = document.createElement("template");
