@@ -37,7 +37,7 @@ from httpx_sse import EventSource, ServerSentEvent
 
 from jobsdash.waylay import auth
 from jobsdash.waylay.errors import BadResponse, CredentialsRejected, InvalidQuery, NotFound, UpstreamUnavailable
-from jobsdash.waylay.queries import LIST_PARAMETERS, ListQuery, validate_job_id, validate_job_type
+from jobsdash.waylay.queries import JOB_EVENTS, LIST_PARAMETERS, ListQuery, validate_job_id, validate_job_type
 
 if TYPE_CHECKING:
     from jobsdash.tenants.models import Tenant
@@ -60,8 +60,6 @@ MAX_CONNECTIONS = 50
 MAX_STREAMS = 500
 USER_AGENT = "jobsdash (Waylay registry jobs dashboard)"
 
-# Events whose data is a JSON document (IJobEventResponse); the others (ack, close, keep-alive) carry text.
-JOB_EVENTS = frozenset({"active", "completed", "failed", "delayed", "waiting", "waiting-children"})
 # Parameters an upstream 400 may name (list filters, plus the path and stream parameters).
 _PARAMETERS = (*LIST_PARAMETERS, "id", "children")
 _MAX_ERROR_BODY = 64 * 1024

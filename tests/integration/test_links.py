@@ -279,3 +279,13 @@ def test_the_embed_link_command_refuses_a_lifetime_out_of_range(acme: Tenant, ho
     with pytest.raises(CommandError, match="a link lives between"):
         call_command("embed_link", "acme", "--query", "type=build", "--hours", hours, stdout=StringIO())
     assert not EmbedLink.objects.exists()
+
+
+def test_a_signed_links_permalink_is_the_link_itself(sim, alice: Client) -> None:
+    for form in (
+        {"scope": "list", "query": "type=build"},
+        {"scope": "job", "job_type": XSS_JOB[0], "job_id": XSS_JOB[1]},
+    ):
+        path = _create(alice, **form)
+        (permalink,) = _attr(Client().get(path).content, r'class="permalink" href="([^"]+)"')
+        assert permalink == f"http://testserver{path}", form

@@ -194,3 +194,18 @@ def test_the_row_partial_renders_alone(alice: Client) -> None:
     part = alice.get(f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1]}/row/")
     assert part.status_code == 200
     assert rows(part.content)[0][:2] == (XSS_JOB[1], XSS_JOB[0])
+
+
+def test_the_row_answers_for_the_pages_filter_not_in_this_filter_or_a_bad_filter(sim, alice: Client) -> None:
+    failed = upstream_ids(sim, [("state", "failed"), ("type", "build")])[0]
+    job = httpx.get(
+        f"{sim.url}/registry/v2/jobs/build/{failed.replace('$', '%24')}", auth=("acme-key", "acme-secret")
+    ).json()["job"]
+    other_function_type = next(t for t in ("plugs", "webscripts", "kfserving") if t != job["function"]["functionType"])
+    url = f"/t/acme/jobs/build/{failed.replace('$', '%24')}/row/"
+    assert rows(alice.get(f"{url}?type=build&state=failed&createdAfter=P30D").content)[0][0] == failed
+    for outside in ("state=completed", "type=deploy", f"functionType={other_function_type}", "createdAfter=PT1M"):
+        assert alice.get(f"{url}?{outside}").status_code == 204, outside  # not in this filter
+        assert alice.get(f"{url}?{outside}").content == b""
+    bad = alice.get(f"{url}?state=bogus")
+    assert bad.status_code == 400 and "state:" in bad.content.decode()

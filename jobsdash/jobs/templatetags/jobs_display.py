@@ -1,12 +1,21 @@
-"""Filters for showing times and durations of jobs."""
+"""Job URLs for whoever is looking, and filters for showing times and durations of jobs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django import template
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def job_url(context: dict[str, Any], job_type: str, job_id: str) -> str:
+    """`{% job_url row.type row.id as url %}`: the job's page for the context's `viewer`, "" when
+    they cannot open it from here (then show the job unlinked)."""
+    viewer = context.get("viewer")
+    return viewer.job_url(job_type, job_id) if viewer is not None else ""
 
 
 @register.filter
