@@ -40,6 +40,7 @@ LIFETIMES = [
     ("30 days", timedelta(days=30)),
     ("90 days", MAX_LIFETIME),
 ]
+DEFAULT_LIFETIME = "1 day"  # what the pages' form offers first
 
 
 class LinkRefused(Exception):

@@ -2,9 +2,7 @@
 // changed rows flash briefly. "Pause live updates" holds events until it is switched off.
 
 import { connectLive } from "./live.js";
-
-const JOB_EVENTS = new Set(["active", "completed", "failed", "delayed", "waiting", "waiting-children"]);
-const FINISHED = new Set(["completed", "failed"]);
+import { FINISHED, JOB_EVENTS } from "./rules.js";
 
 const table = document.getElementById("job-table");
 const pauseToggle = document.getElementById("pause-live");

@@ -2,12 +2,13 @@
 // The server renders the first picture (jobsdash/jobs/overview.py); this redraws it from the
 // rows whenever job-list.js changes them, and lets running jobs' bars grow.
 
+import { FINISHED } from "./rules.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 const WIDTH = 1000;
 const LANE = 10;
 const BAR = 7;
 const MIN_BAR = 2;
-const FINISHED = new Set(["completed", "failed"]);
 const GROW_EVERY_MS = 5000;
 
 const section = document.getElementById("overview");

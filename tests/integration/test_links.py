@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from jobsdash.links.grants import DEFAULT_LIFETIME, LIFETIMES
 from jobsdash.links.models import EmbedLink
 from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.tenants.models import Tenant
@@ -289,3 +290,14 @@ def test_a_signed_links_permalink_is_the_link_itself(sim, alice: Client) -> None
         path = _create(alice, **form)
         (permalink,) = _attr(Client().get(path).content, r'class="permalink" href="([^"]+)"')
         assert permalink == f"http://testserver{path}", form
+
+
+def test_the_embed_link_form_offers_the_lifetimes_a_link_may_have(alice: Client) -> None:
+    page = alice.get("/t/acme/jobs/").content.decode()
+    form = re.search(r'<select id="link-lifetime-list" name="lifetime">(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r"<option[^>]*>([^<]+)</option>", form) == [label for label, _ in LIFETIMES]
+    assert re.findall(r"<option selected>([^<]+)</option>", form) == [DEFAULT_LIFETIME]
+    for label, lifetime in LIFETIMES:  # and each one makes a link that lives that long
+        alice.post("/t/acme/links/", {"lifetime": label, "scope": "list"})
+        link = EmbedLink.objects.order_by("-pk").first()
+        assert abs(link.expires_at - link.created - lifetime) < timedelta(seconds=5), label

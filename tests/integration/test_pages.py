@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_lib
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from jobsdash.jobs.display import SHORT_ID_KEEP, SHORT_ID_MAX
+from jobsdash.jobs.family import CHILD_TYPES
 from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS, XSS_JOB
 from jobsdash.tenants.models import Tenant
+from jobsdash.waylay.queries import FINISHED_STATES, JOB_EVENTS
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +213,16 @@ def test_the_row_answers_for_the_pages_filter_not_in_this_filter_or_a_bad_filter
         assert alice.get(f"{url}?{outside}").content == b""
     bad = alice.get(f"{url}?state=bogus")
     assert bad.status_code == 400 and "state:" in bad.content.decode()
+
+
+def test_the_pages_carry_the_rules_their_scripts_share_with_the_server_as_data(alice: Client) -> None:
+    for url in ("/t/acme/jobs/", f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1]}/"):
+        found = re.search(
+            r'<script id="job-rules" type="application/json">(.*?)</script>', alice.get(url).content.decode()
+        )
+        assert json.loads(found.group(1)) == {
+            "jobEvents": list(JOB_EVENTS),
+            "finishedStates": list(FINISHED_STATES),
+            "shortId": {"max": SHORT_ID_MAX, "keep": SHORT_ID_KEEP},
+            "familyChildTypes": list(CHILD_TYPES),
+        }

@@ -1,4 +1,5 @@
-"""Job URLs for whoever is looking, and filters for showing times and durations of jobs."""
+"""Job URLs for whoever is looking, the job rules the page's scripts read, and filters for
+showing times and durations of jobs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import template
+from django.utils.html import json_script
+from django.utils.safestring import SafeString
+
+from jobsdash.jobs.display import SHORT_ID_KEEP, SHORT_ID_MAX
+from jobsdash.jobs.family import CHILD_TYPES
+from jobsdash.waylay.queries import FINISHED_STATES, JOB_EVENTS
 
 register = template.Library()
+
+
+@register.simple_tag
+def job_rules() -> SafeString:
+    """`{% job_rules %}`: the rules the pages' scripts share with the server, as data
+    (`<script id="job-rules" type="application/json">`, read by static/js/rules.js): the events
+    that move a job, the states a job ends in, how a job id is shortened, and the types of the
+    children a family tree shows."""
+    rules = {
+        "jobEvents": list(JOB_EVENTS),
+        "finishedStates": list(FINISHED_STATES),
+        "shortId": {"max": SHORT_ID_MAX, "keep": SHORT_ID_KEEP},
+        "familyChildTypes": list(CHILD_TYPES),
+    }
+    return json_script(rules, "job-rules")
 
 
 @register.simple_tag(takes_context=True)
