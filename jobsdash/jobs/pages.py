@@ -1,4 +1,4 @@
-"""The job pages, rendered for whoever is looking: the list, a job, a row of the list, the log.
+"""The job pages, rendered for whoever is looking: the list, its overview and rows, a job, its log.
 
 Each page takes the request and its `Viewer` (jobsdash.jobs.viewers), resolved by the route that
 serves it: `jobsdash.jobs.views` for members (`/t/<slug>/jobs/…`), `jobsdash.links.views` for the
@@ -92,12 +92,28 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             "rows": rows,
             "cached": cached,
             "overview": overview(rows, query),
+            "overview_url": viewer.overview_url(query),
             "permalink": request.build_absolute_uri(viewer.list_permalink(display.frozen_query(query))),
             "preset_links": [(label, viewer.list_url(query, createdAfter=spec)) for label, spec in TIME_PRESETS],
             "ws_url": viewer.ws_url(),
             "row_url": viewer.row_url_template(query),
         },
     )
+
+
+@shown_to_viewers
+def list_overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+    """The overview above a list (counts and timeline of the jobs the upstream lists for its filter,
+    the page's parameters for a member), alone: live updates replace the page's with it."""
+    query = viewer.list_query(request.GET)
+    rows = display.job_rows(cache.list_jobs(viewer.tenant, query).document)
+    context = {
+        "viewer": viewer,
+        "query": query,
+        "overview": overview(rows, query),
+        "overview_url": viewer.overview_url(query),
+    }
+    return render(request, "jobs/partials/overview.html", context)
 
 
 @shown_to_viewers

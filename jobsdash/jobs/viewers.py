@@ -158,6 +158,10 @@ class Viewer:
         url = reverse("jobs:row", kwargs={"slug": self.tenant.slug, "job_type": "{type}", "job_id": "{id}"})
         return self._with_params(placeholders(url), query.to_params())
 
+    def overview_url(self, query: ListQuery) -> str:
+        """The overview of the list of `query`, alone, for live updates to fetch."""
+        return self._with_params(reverse("jobs:overview", kwargs={"slug": self.tenant.slug}), query.to_params())
+
     def ws_url(self, **params: str) -> str:
         """The live socket's URL (DESIGN.md, "Websocket frames"), with its parameters."""
         return _with_query(f"/ws/t/{self.tenant.slug}/jobs/", list(params.items()))

@@ -27,6 +27,7 @@ def _for_members(page: pages.Page) -> pages.Page:
 
 
 job_list = _for_members(pages.job_list)
+list_overview = _for_members(pages.list_overview)
 job_detail = _for_members(pages.job_detail)
 job_row = _for_members(pages.job_row)
 job_log = _for_members(pages.job_log)

@@ -1,6 +1,7 @@
 """Who may frame which page, and cookies that work inside a cross-site iframe.
 
-- The job pages (`EMBEDDABLE`: members' list, job, row and log, and what signed links open) may be
+- The job pages (`EMBEDDABLE`: members' list, job, log and the partials live updates fetch, and
+  what signed links open) may be
   framed by this site and the origins of JOBSDASH_FRAME_ANCESTORS; every other page by this site
   only; the login and admin pages by nobody. CSP `frame-ancestors` says it to current browsers,
   X-Frame-Options to old ones. The pages are named here, by their URL names, rather than marked
@@ -23,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 _NEVER_FRAMED = ("/accounts/", "/admin/")
 # The pages the configured portals may frame, by URL name.
-EMBEDDABLE = frozenset({"jobs:list", "jobs:detail", "jobs:row", "jobs:log", "links:open", "links:row"})
+EMBEDDABLE = frozenset(
+    {"jobs:list", "jobs:overview", "jobs:detail", "jobs:row", "jobs:log", "links:open", "links:row", "links:overview"}
+)
 
 
 def embeddable(request: HttpRequest) -> bool:

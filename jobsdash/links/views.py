@@ -50,6 +50,7 @@ def _link_page(request: HttpRequest, visitor: Viewer) -> HttpResponse:
 
 open_link = _for_visitors(_link_page)
 link_row = _for_visitors(pages.job_row)
+link_overview = _for_visitors(pages.list_overview)
 
 
 @login_required

@@ -67,6 +67,9 @@ class Visitor(Viewer):
         kwargs = {"token": self.token, "job_type": "{type}", "job_id": "{id}"}
         return placeholders(reverse("links:row", kwargs=kwargs))
 
+    def overview_url(self, query: ListQuery) -> str:
+        return reverse("links:overview", kwargs={"token": self.token})
+
     def ws_url(self, **params: str) -> str:
         return super().ws_url(**params, token=self.token)
 

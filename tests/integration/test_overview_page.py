@@ -6,12 +6,16 @@ import html
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+
+from jobsdash.links.grants import create_link, token_for
+from jobsdash.links.models import EmbedLink
+from jobsdash.waylay.queries import parse_list_query
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +69,30 @@ def test_the_timeline_draws_each_job_from_created_to_finished(
         lanes.append((created, float(y)))
     assert [y for _, y in sorted(lanes)] == sorted(y for _, y in lanes)  # oldest job on top
     assert 'href="/t/acme/jobs/' in re.search(r"<svg.*?</svg>", page, re.S).group(0)  # a click opens the job
+
+
+def test_the_overview_renders_alone_for_the_pages_filter_to_replace_the_pages(
+    sim, acme, make_user: Callable[..., User], login: Callable[[User], Client]
+) -> None:
+    client = login(make_user("alice", acme))
+    page = client.get("/t/acme/jobs/?type=build&state=failed&embed=1").content.decode()
+    url = html.unescape(re.search(r'id="overview"[^>]*data-url="([^"]+)"', page).group(1))
+    assert url == "/t/acme/jobs/overview/?state=failed&type=build&embed=1"
+    part = client.get(url).content.decode()
+    jobs = httpx.get(f"{sim.url}/registry/v2/jobs/?type=build&state=failed", auth=("acme-key", "acme-secret")).json()
+    assert int(re.search(r'data-count="total">(\d+)<', part).group(1)) == len(jobs["jobs"])
+    assert _counts(part, "state") == {"failed": len(jobs["jobs"])}
+    assert html.unescape(re.search(r'id="overview"[^>]*data-url="([^"]+)"', part).group(1)) == url  # fetched again
+    assert all("embed=1" in href for href in re.findall(r'href="([^"]+)"', part))  # its links stay embedded
+    assert client.get("/t/acme/jobs/overview/?state=bogus").status_code == 400
+
+
+def test_a_signed_links_overview_is_its_filters_and_a_job_link_has_none(sim, acme) -> None:
+    def token(**scope: object) -> str:
+        return token_for(create_link(acme, None, lifetime=timedelta(hours=1), **scope))
+
+    deploys = token(scope=EmbedLink.Scope.LIST, query=parse_list_query({"type": ["deploy"]}))
+    part = Client().get(f"/e/{deploys}/overview/?type=build").content.decode()  # the link's filter, not the URL's
+    assert _counts(part, "type").keys() == {"deploy"}
+    one_job = token(scope=EmbedLink.Scope.JOB, job_type="build", job_id="x")
+    assert Client().get(f"/e/{one_job}/overview/").status_code == 404
