@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from jobsdash.jobs import cache, display
-from jobsdash.jobs.failures import Failure, failure_of
+from jobsdash.jobs.error_meanings import ErrorMeaning, meaning_of
 from jobsdash.jobs.family import family_of
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
 from jobsdash.jobs.overview import overview
@@ -41,29 +41,29 @@ def shown_to_viewers(page: Page) -> Page:
         try:
             return page(request, viewer, *args, **kwargs)
         except (WaylayError, SecretUnreadable) as exc:
-            failure = failure_of(exc)
-            if failure is None:
+            meaning = meaning_of(exc)
+            if meaning is None:
                 raise
-            if failure.status == 404:
-                raise Http404(failure.message) from None
-            return error_page(request, viewer, failure)
+            if meaning.status == 404:
+                raise Http404(meaning.message) from None
+            return error_page(request, viewer, meaning)
 
     return wrapper
 
 
-def error_page(request: HttpRequest, viewer: Viewer, failure: Failure) -> HttpResponse:
-    message = f"{failure.parameter}: {failure.message}" if failure.parameter else failure.message
+def error_page(request: HttpRequest, viewer: Viewer, meaning: ErrorMeaning) -> HttpResponse:
+    message = f"{meaning.parameter}: {meaning.message}" if meaning.parameter else meaning.message
     context = {
-        "title": failure.title,
+        "title": meaning.title,
         "message": message,
-        "retry": failure.retry_after is not None,
-        "status": failure.status,
+        "retry": meaning.retry_after is not None,
+        "status": meaning.status,
         "viewer": viewer,
         "tenant": viewer.tenant,
     }
-    response = render(request, "jobs/upstream_error.html", context, status=failure.status)
-    if failure.retry_after is not None:
-        response["Retry-After"] = str(failure.retry_after)
+    response = render(request, "jobs/upstream_error.html", context, status=meaning.status)
+    if meaning.retry_after is not None:
+        response["Retry-After"] = str(meaning.retry_after)
     return response
 
 
