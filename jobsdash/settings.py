@@ -121,6 +121,9 @@ INSTALLED_APPS = [
     "jobsdash.links",
     "jobsdash.live",
     "jobsdash.ops",
+    # `manage.py bench` and its load clients (websockets, psutil: requirements-dev.txt), imported
+    # only when the command runs.
+    "jobsdash.bench",
 ]
 
 MIDDLEWARE = [
@@ -312,6 +315,10 @@ LOGIN_LOCKOUT_SECONDS = 60 * env_int("JOBSDASH_LOGIN_LOCKOUT_MINUTES", 15, minim
 # How often an open live socket checks that what let it in still holds (a member's session and
 # membership, a signed link): when it no longer does, the socket is closed with 4003.
 ACCESS_RECHECK_SECONDS = env_int("JOBSDASH_ACCESS_RECHECK_SECONDS", 30, minimum=1)
+
+# The benchmark's ceiling view (/bench/trivial, jobsdash.bench.views): served with DEBUG or this on,
+# never in a production URL map.
+BENCH_VIEWS = env_bool("JOBSDASH_BENCH_VIEWS", False)
 
 # One line per record, logfmt, with the request id; credentials masked (jobsdash.ops.logs).
 LOGGING = {

@@ -1,4 +1,4 @@
-"""`manage.py bench pages|fanout|soak`: the benchmark (the measuring lives in jobsdash/bench/)."""
+"""`manage.py bench pages|fanout|soak`: the benchmark (the measuring lives in the app's modules)."""
 
 from __future__ import annotations
 
