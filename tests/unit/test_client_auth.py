@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -66,9 +67,9 @@ class Upstream:
 
 
 @pytest.fixture
-async def upstream(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Upstream]:
+async def upstream(monkeypatch: pytest.MonkeyPatch, settings: Any) -> AsyncIterator[Upstream]:
     fake = Upstream()
-    monkeypatch.setattr(client, "RETRY_DELAYS", (0.0, 0.0))
+    settings.UPSTREAM_RETRY_DELAYS = (0.0, 0.0)
     monkeypatch.setattr(client, "_new_client", lambda _: httpx.AsyncClient(transport=httpx.MockTransport(fake)))
     auth.forget_all_tokens()
     yield fake

@@ -29,9 +29,11 @@ def make_tenant(auth_mode: str = "basic") -> Tenant:
 
 
 @pytest.fixture
-async def upstream(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[[Handler], list[httpx.Request]]]:
+async def upstream(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> AsyncIterator[Callable[[Handler], list[httpx.Request]]]:
     """Route the client's requests to a handler; returns the list of requests it received."""
-    monkeypatch.setattr(client, "RETRY_DELAYS", (0.0, 0.0))
+    settings.UPSTREAM_RETRY_DELAYS = (0.0, 0.0)
     auth.forget_all_tokens()
 
     def install(handler: Handler) -> list[httpx.Request]:
