@@ -10,7 +10,6 @@ the browser test fixtures do, reusing their helpers, then drives Debian's headle
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -23,8 +22,6 @@ from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.fixtures.dashboard import PASSWORD, USERNAME, Dashboard, running_dashboard  # noqa: E402
 from tests.fixtures.simulator import Simulator, start_simulator, stop_process  # noqa: E402
-
-logger = logging.getLogger(__name__)
 
 WIDTHS = (1280, 400)
 THEMES = ("light", "dark")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.http import Http404, HttpResponse, JsonResponse
@@ -21,8 +20,6 @@ from jobsdash.waylay.queries import (
     TIMESTAMP_FORMS,
     parse_list_query,
 )
-
-logger = logging.getLogger(__name__)
 
 _ERRORS = {
     400: OpenApiResponse(description='Invalid parameter: {"error": ..., "parameter": ...}'),

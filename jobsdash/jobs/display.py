@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,8 +21,6 @@ from jobsdash.waylay.queries import (
     is_absolute_timestamp,
     resolve_timestamp,
 )
-
-logger = logging.getLogger(__name__)
 
 LOG_HEAD_LINES = 200
 LOG_TAIL_LINES = 200

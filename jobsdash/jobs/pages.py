@@ -9,7 +9,6 @@ readable page with the right status (`shown_to_viewers`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -26,8 +25,6 @@ from jobsdash.jobs.viewers import Viewer
 from jobsdash.tenants.crypto import SecretUnreadable
 from jobsdash.waylay.errors import InvalidQuery, WaylayError
 from jobsdash.waylay.queries import ListQuery
-
-logger = logging.getLogger(__name__)
 
 Page = Callable[..., HttpResponse]
 

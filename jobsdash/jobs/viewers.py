@@ -17,7 +17,6 @@ module knows nothing of signed links (see `jobsdash` for which way the apps depe
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,8 +31,6 @@ from jobsdash.jobs.timezones import validate_tz
 from jobsdash.tenants.access import atenant_for_user, tenant_for_user
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.queries import JOB_TYPES, ListQuery, parse_list_query
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ resolve who is looking."""
 
 from __future__ import annotations
 
-import logging
 from functools import wraps
 from typing import Any
 
@@ -13,8 +12,6 @@ from django.http import HttpRequest, HttpResponse
 
 from jobsdash.jobs import pages
 from jobsdash.jobs.viewers import Viewer
-
-logger = logging.getLogger(__name__)
 
 
 def _for_members(page: pages.Page) -> pages.Page:

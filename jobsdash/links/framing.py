@@ -13,14 +13,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from http.cookies import Morsel
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-
-logger = logging.getLogger(__name__)
 
 _NEVER_FRAMED = ("/accounts/", "/admin/")
 # The pages the configured portals may frame, by URL name.

@@ -12,7 +12,6 @@ True
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,8 +27,6 @@ from jobsdash.links.models import EmbedLink
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import ListQuery, parse_list_query
-
-logger = logging.getLogger(__name__)
 
 _SALT = "jobsdash.links.embed"
 MAX_LIFETIME = timedelta(days=90)
@@ -55,7 +52,6 @@ class LinkRefused(Exception):
 class Grant:
     """Read-only access to one tenant's job list filter or one job, and its live updates."""
 
-    link_id: int
     tenant: Tenant
     scope: str
     query: ListQuery | None
@@ -125,7 +121,7 @@ def resolve(token: str) -> Grant:
         query = parse_list_query(parse_qs(link.query)) if link.scope == EmbedLink.Scope.LIST else None
     except InvalidQuery:  # stored before the validation grew stricter
         raise LinkRefused("This link's filter is no longer valid. Ask for a new one.") from None
-    return Grant(link.pk, link.tenant, link.scope, query, link.job_type, link.job_id, link.expires_at)
+    return Grant(link.tenant, link.scope, query, link.job_type, link.job_id, link.expires_at)
 
 
 async def aresolve(token: str) -> Grant:

@@ -4,7 +4,6 @@ The pages a link opens are the job pages of `jobsdash.jobs.pages`, shown to its 
 
 from __future__ import annotations
 
-import logging
 from functools import wraps
 from typing import Any
 
@@ -23,8 +22,6 @@ from jobsdash.links.visitors import Visitor
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import parse_list_query, validate_job_id, validate_job_type
-
-logger = logging.getLogger(__name__)
 
 
 def _for_visitors(page: pages.Page) -> pages.Page:

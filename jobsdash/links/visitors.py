@@ -10,7 +10,6 @@ are not linked, and the row URL, the live socket and the permalink carry the tok
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +20,6 @@ from django.urls import reverse
 from jobsdash.jobs.viewers import Viewer, placeholders
 from jobsdash.links.grants import Grant, LinkRefused, aresolve, resolve
 from jobsdash.waylay.queries import ListQuery
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-logger = logging.getLogger(__name__)
 
 _HELP = """\
 Benchmark jobsdash on ONE daphne process against the Waylay simulator, everything on 127.0.0.1
