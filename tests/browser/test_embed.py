@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Portal
+from tests.fixtures.browser import Portal
 from tests.fixtures.dashboard import Dashboard
 from tests.fixtures.simulator import Simulator
 

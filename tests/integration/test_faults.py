@@ -8,7 +8,6 @@ The live side of the same faults (the relay, `since=`) is in test_faults_live.py
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,18 +19,14 @@ from django.test import Client
 
 from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.tenants.models import Tenant
-from tests.fixtures.simulator import start_simulator, stop_process
+from tests.fixtures.processes import free_port, stop_process
+from tests.fixtures.simulator import start_simulator
 
 pytestmark = pytest.mark.django_db
 
 STALE_BANNER = "Waylay is unreachable. Showing a copy from"
 DETAIL = f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1].replace('$', '%24')}/"
 API_DETAIL = f"/api{DETAIL}"
-
-
-@pytest.fixture
-def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
 
 
 @pytest.fixture
@@ -46,12 +41,6 @@ def quick_client(settings: Any) -> None:
 def always_stale(settings: Any) -> None:
     """Whatever is cached is out of date at once, so each request goes upstream first."""
     settings.CACHE_TTL_LIST = settings.CACHE_TTL_JOB_ACTIVE = settings.CACHE_TTL_JOB_FINISHED = 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def assert_error_page(response: Any, status: int, title: str) -> str:

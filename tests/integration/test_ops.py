@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 
 from jobsdash.ops.logs import LineFormatter, RequestIdFilter, request_id
 from jobsdash.tenants.models import Tenant
-from tests.conftest import PASSWORD
+from tests.fixtures.site import PASSWORD
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 CACHE = "django.core.cache.backends.redis.RedisCache"

@@ -16,13 +16,9 @@ from django.test import Client
 from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.waylay.queries import parse_list_query
+from tests.fixtures.pages import elements
 
 pytestmark = pytest.mark.django_db
-
-RECT = re.compile(
-    r'<rect class="bar state-([a-z-]+)" data-job-id="([^"]+)" data-job-type="([^"]+)"\s+'
-    r'x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"'
-)
 
 
 def _counts(page: str, kind: str) -> dict[str, int]:
@@ -54,12 +50,13 @@ def test_the_timeline_draws_each_job_from_created_to_finished(
     }
     start = int(re.search(r'data-start="(\d+)"', page).group(1)) / 1000
     end = int(re.search(r'data-end="(\d+)"', page).group(1)) / 1000
-    bars = RECT.findall(page)
+    bars = elements(page, "rect", "bar")
     assert len(bars) == len(jobs)
     lanes = []
-    for state, job_id, job_type, x, y, width in bars:
-        job = jobs[html.unescape(job_id)]
-        assert (state, job_type) == (job["state"], job["type"])
+    for bar in bars:
+        job = jobs[bar["data-job-id"]]
+        x, y, width = bar["x"], bar["y"], bar["width"]
+        assert (bar.classes, bar["data-job-type"]) == (["bar", f"state-{job['state']}"], job["type"])
         created = datetime.fromisoformat(job["createdAt"].replace("Z", "+00:00")).timestamp()
         assert float(x) == pytest.approx((created - start) / (end - start) * 1000, abs=0.01)
         if job.get("finishedAt"):

@@ -5,42 +5,34 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from jobsdash.jobs.display import SHORT_ID_KEEP, SHORT_ID_MAX
 from jobsdash.jobs.family import CHILD_TYPES
 from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS, XSS_JOB
-from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.queries import FINISHED_STATES, JOB_EVENTS
+from tests.fixtures.pages import elements
 
 pytestmark = pytest.mark.django_db
 
-ROW = re.compile(
-    r'<tr class="job-row" data-job-id="([^"]+)" data-job-type="([^"]+)" data-state="([^"]+)"\s+'
-    r'data-created="([^"]*)"'
-)
-
 
 def rows(page: bytes) -> list[tuple[str, str, str, str]]:
-    return [tuple(html_lib.unescape(g) for g in m) for m in ROW.findall(page.decode())]
+    """(id, type, state, created) of each row of the job table."""
+    return [
+        (row["data-job-id"], row["data-job-type"], row["data-state"], row["data-created"])
+        for row in elements(page, "tr", "job-row")
+    ]
 
 
 def upstream_ids(sim, params: list[tuple[str, str]], tenant: str = "acme") -> list[str]:
     answer = httpx.get(f"{sim.url}/registry/v2/jobs/", params=params, auth=(f"{tenant}-key", f"{tenant}-secret"))
     answer.raise_for_status()
     return [job["id"] for job in answer.json()["jobs"]]
-
-
-@pytest.fixture
-def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
 
 
 @pytest.mark.parametrize(
