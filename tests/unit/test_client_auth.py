@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import auth, client
@@ -67,13 +68,14 @@ class Upstream:
 
 
 @pytest.fixture
-async def upstream(monkeypatch: pytest.MonkeyPatch, settings: Any) -> AsyncIterator[Upstream]:
+async def upstream(settings: Any) -> AsyncIterator[Upstream]:
     fake = Upstream()
     settings.UPSTREAM_RETRY_DELAYS = (0.0, 0.0)
-    monkeypatch.setattr(client, "_new_client", lambda _: httpx.AsyncClient(transport=httpx.MockTransport(fake)))
     auth.forget_all_tokens()
-    yield fake
-    await client.aclose_clients()
+    with respx.mock as router:
+        router.route().mock(side_effect=fake)
+        yield fake
+        await client.aclose_clients()
     auth.forget_all_tokens()
 
 
