@@ -43,12 +43,12 @@ def shown_to_viewers(page: Page) -> Page:
                 raise
             if meaning.status == 404:
                 raise Http404(meaning.message) from None
-            return error_page(request, viewer, meaning)
+            return _error_page(request, viewer, meaning)
 
     return wrapper
 
 
-def error_page(request: HttpRequest, viewer: Viewer, meaning: ErrorMeaning) -> HttpResponse:
+def _error_page(request: HttpRequest, viewer: Viewer, meaning: ErrorMeaning) -> HttpResponse:
     message = f"{meaning.parameter}: {meaning.message}" if meaning.parameter else meaning.message
     context = {
         "title": meaning.title,
