@@ -30,6 +30,7 @@ from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import parse_list_query
 from tests.fixtures.fuzzing import FUZZ, raw_queries, unknown_names, values
+from tests.fixtures.pages import elements
 from tests.fixtures.site import PASSWORD
 
 LIST_PARAMETERS = ("type", "state", "functionType", "createdBefore", "createdAfter", "limit")
@@ -86,11 +87,15 @@ def segment(value: str) -> str:
 
 def named_in_page(body: str) -> str | None:
     """The parameter a 400 page names: the list's filter error, or the error page's message."""
-    text = html.unescape(body)
-    match = re.search(r"The filter <strong>([^<]+)</strong> is not valid", text) or re.search(
-        r'<section class="card error-page" role="alert">\s*<h1>Invalid parameter</h1>\s*<p>([^:<]+):', text
-    )
-    return match[1] if match else None
+    match = re.search(r"The filter <strong>([^<]+)</strong> is not valid", html.unescape(body))
+    if match:
+        return match[1]
+    page = elements(body)
+    for n, element in enumerate(page[:-1]):
+        # The error page: its heading, then "parameter: what is wrong with it".
+        if element.tag == "h1" and element.text == "Invalid parameter" and page[n + 1].tag == "p":
+            return page[n + 1].text.split(":", 1)[0]
+    return None
 
 
 def assert_page_answer(response: Any, sent: set[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from django.test import Client
 from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.waylay.queries import parse_list_query
-from tests.fixtures.pages import elements
+from tests.fixtures.pages import element_by_id, elements
 
 pytestmark = pytest.mark.django_db
 
@@ -73,13 +72,13 @@ def test_the_overview_renders_alone_for_the_pages_filter_to_replace_the_pages(
 ) -> None:
     client = login(make_user("alice", acme))
     page = client.get("/t/acme/jobs/?type=build&state=failed&embed=1").content.decode()
-    url = html.unescape(re.search(r'id="overview"[^>]*data-url="([^"]+)"', page).group(1))
+    url = element_by_id(page, "overview")["data-url"]
     assert url == "/t/acme/jobs/overview/?state=failed&type=build&embed=1"
     part = client.get(url).content.decode()
     jobs = httpx.get(f"{sim.url}/registry/v2/jobs/?type=build&state=failed", auth=("acme-key", "acme-secret")).json()
     assert int(re.search(r'data-count="total">(\d+)<', part).group(1)) == len(jobs["jobs"])
     assert _counts(part, "state") == {"failed": len(jobs["jobs"])}
-    assert html.unescape(re.search(r'id="overview"[^>]*data-url="([^"]+)"', part).group(1)) == url  # fetched again
+    assert element_by_id(part, "overview")["data-url"] == url  # fetched again
     assert all("embed=1" in href for href in re.findall(r'href="([^"]+)"', part))  # its links stay embedded
     assert client.get("/t/acme/jobs/overview/?state=bogus").status_code == 400
 
