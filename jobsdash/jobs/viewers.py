@@ -160,7 +160,7 @@ class Viewer:
         return self._with_params(reverse("jobs:overview", kwargs={"slug": self.tenant.slug}), query.to_params())
 
     def ws_url(self, **params: str) -> str:
-        """The live socket's URL (DESIGN.md, "Websocket frames"), with its parameters."""
+        """The live socket's URL with its parameters (jobsdash.live.consumer says which)."""
         return _with_query(f"/ws/t/{self.tenant.slug}/jobs/", list(params.items()))
 
     def _with_params(self, url: str, params: list[tuple[str, str]]) -> str:
