@@ -6,6 +6,7 @@ the variable.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -46,6 +47,32 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    """A number of seconds (or any finite number), at least `minimum`."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return _float(name, raw.strip(), minimum)
+
+
+def env_floats(name: str, default: tuple[float, ...], minimum: float = 0.0) -> tuple[float, ...]:
+    """A list of numbers, separated by commas and/or white space; empty for none."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(_float(name, item, minimum) for item in re.split(r"[\s,]+", raw.strip()) if item)
+
+
+def _float(name: str, text: str, minimum: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ImproperlyConfigured(f"{name} must be a number of at least {minimum:g}, got {text!r}")
     return value
 
 
@@ -121,6 +148,9 @@ INSTALLED_APPS = [
     "jobsdash.links",
     "jobsdash.live",
     "jobsdash.ops",
+    # `manage.py bench` and its load clients (websockets, psutil: requirements-dev.txt), imported
+    # only when the command runs.
+    "jobsdash.bench",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +240,27 @@ CACHE_TTL_LIST = env_int("JOBSDASH_CACHE_TTL_LIST", 5)
 CACHE_TTL_JOB_ACTIVE = env_int("JOBSDASH_CACHE_TTL_JOB_ACTIVE", 5)
 CACHE_TTL_JOB_FINISHED = env_int("JOBSDASH_CACHE_TTL_JOB_FINISHED", 3600)
 CACHE_TTL_STALE = env_int("JOBSDASH_CACHE_TTL_STALE", 86400)
+
+# The Waylay registry (jobsdash.waylay): timeouts and retry pauses are read at each request, pool
+# sizes when an event loop's clients are made.
+# Seconds to open a TCP connection to the gateway.
+UPSTREAM_CONNECT_TIMEOUT = env_float("JOBSDASH_UPSTREAM_CONNECT_TIMEOUT", 3.0, minimum=0.01)
+# Seconds for each read, write and pool wait of a list/get/token request, per attempt: with the
+# retries a page waits at most about 3 * 6 + 1 s before it shows a stale copy or an error.
+UPSTREAM_REQUEST_TIMEOUT = env_float("JOBSDASH_UPSTREAM_REQUEST_TIMEOUT", 6.0, minimum=0.01)
+# Pauses before each retry of list/get (jittered by +-50%): connect errors, timeouts and 5xx are
+# retried once per pause, then the upstream counts as unavailable.
+UPSTREAM_RETRY_DELAYS = env_floats("JOBSDASH_UPSTREAM_RETRY_DELAYS", (0.2, 0.5))
+# Seconds an event stream may stay silent before it counts as dead: the registry sends a
+# keep-alive every 20 s or so.
+UPSTREAM_STREAM_TIMEOUT = env_float("JOBSDASH_UPSTREAM_STREAM_TIMEOUT", 60.0, minimum=0.01)
+# Connections per event loop: for list/get/token requests, and for open event streams (so that
+# long-lived streams cannot take every connection from page requests).
+UPSTREAM_MAX_CONNECTIONS = env_int("JOBSDASH_UPSTREAM_MAX_CONNECTIONS", 50, minimum=1)
+UPSTREAM_MAX_STREAMS = env_int("JOBSDASH_UPSTREAM_MAX_STREAMS", 500, minimum=1)
+# Token mode: a token is replaced this many seconds before its expiry (at most half its lifetime),
+# so a request never leaves with a token that expires on the way.
+UPSTREAM_TOKEN_REFRESH_MARGIN = env_float("JOBSDASH_UPSTREAM_TOKEN_REFRESH_MARGIN", 60.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -314,9 +365,16 @@ LOGIN_MAX_FAILURES_USER = env_int("JOBSDASH_LOGIN_MAX_FAILURES_USER", 5, minimum
 LOGIN_MAX_FAILURES_IP = env_int("JOBSDASH_LOGIN_MAX_FAILURES_IP", 20, minimum=1)
 LOGIN_LOCKOUT_SECONDS = 60 * env_int("JOBSDASH_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
+# Seconds each /readyz check (database, cache, channel layer) may take before it counts as down.
+READY_CHECK_TIMEOUT = env_float("JOBSDASH_READY_CHECK_TIMEOUT", 2.0, minimum=0.01)
+
 # How often an open live socket checks that what let it in still holds (a member's session and
 # membership, a signed link): when it no longer does, the socket is closed with 4003.
 ACCESS_RECHECK_SECONDS = env_int("JOBSDASH_ACCESS_RECHECK_SECONDS", 30, minimum=1)
+
+# The benchmark's ceiling view (/bench/trivial, jobsdash.bench.views): served with DEBUG or this on,
+# never in a production URL map.
+BENCH_VIEWS = env_bool("JOBSDASH_BENCH_VIEWS", False)
 
 # One line per record, logfmt, with the request id; credentials masked (jobsdash.ops.logs).
 LOGGING = {

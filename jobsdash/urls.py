@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -26,5 +24,5 @@ urlpatterns = [
 ]
 
 # The benchmark's ceiling view (manage.py bench): never in a production URL map.
-if settings.DEBUG or os.environ.get("JOBSDASH_BENCH_VIEWS") == "1":
+if settings.DEBUG or settings.BENCH_VIEWS:
     urlpatterns.append(path("bench/", include("jobsdash.bench.urls")))

@@ -10,7 +10,6 @@ the browser test fixtures do, reusing their helpers, then drives Debian's headle
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -20,11 +19,10 @@ sys.path.insert(0, str(ROOT))  # run as a script: make `tests` and `jobsdash` im
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.fixtures.dashboard import PASSWORD, USERNAME, Dashboard, running_dashboard  # noqa: E402
-from tests.fixtures.simulator import Simulator, start_simulator, stop_process  # noqa: E402
-
-logger = logging.getLogger(__name__)
+from tests.fixtures.processes import stop_process  # noqa: E402
+from tests.fixtures.simulator import Simulator, start_simulator  # noqa: E402
 
 WIDTHS = (1280, 400)
 THEMES = ("light", "dark")

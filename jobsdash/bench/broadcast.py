@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
-
-logger = logging.getLogger(__name__)
 
 listeners: set[ServerConnection] = set()
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -31,8 +30,6 @@ from websockets.asyncio.client import connect
 from jobsdash.bench.harness import Harness, Target, login
 from jobsdash.bench.stats import machine_line, ms, percentile, ratio, table
 from jobsdash.bench.wsclients import SocketPool
-
-logger = logging.getLogger(__name__)
 
 _TIMEOUT = 30.0
 

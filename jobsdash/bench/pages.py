@@ -12,7 +12,6 @@ that warm really was warm and cold really was cold.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,8 +21,6 @@ import httpx
 
 from jobsdash.bench.harness import Harness, Target, login
 from jobsdash.bench.stats import machine_line, ms, percentile, ratio, table
-
-logger = logging.getLogger(__name__)
 
 WARM_TTL = 3600  # seconds: the warm scenarios must not see their entry expire mid-run
 _REQUEST_TIMEOUT = 30.0

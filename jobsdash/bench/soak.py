@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import math
 import time
 from collections import Counter
@@ -28,8 +27,6 @@ from jobsdash.bench.fanout import event_data
 from jobsdash.bench.harness import Harness, Target, login
 from jobsdash.bench.stats import machine_line, ms, percentile, slope, table
 from jobsdash.bench.wsclients import SocketPool
-
-logger = logging.getLogger(__name__)
 
 _TIMEOUT = 30.0
 _GRACE = 10.0  # seconds the last events get to arrive after the run

@@ -7,12 +7,8 @@ the page's own work. Served only with DEBUG or JOBSDASH_BENCH_VIEWS=1 (see jobsd
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-
-logger = logging.getLogger(__name__)
 
 
 @login_required

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
 import time
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-
-logger = logging.getLogger(__name__)
 
 _MARK = re.compile(r'"benchSeq":\s*(\d+)')
 

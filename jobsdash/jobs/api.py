@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.http import Http404, HttpResponse, JsonResponse
@@ -12,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from jobsdash.jobs import cache
-from jobsdash.jobs.failures import failure_of
+from jobsdash.jobs.error_meanings import meaning_of
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.waylay.queries import (
     FUNCTION_TYPES,
@@ -21,8 +20,6 @@ from jobsdash.waylay.queries import (
     TIMESTAMP_FORMS,
     parse_list_query,
 )
-
-logger = logging.getLogger(__name__)
 
 _ERRORS = {
     400: OpenApiResponse(description='Invalid parameter: {"error": ..., "parameter": ...}'),
@@ -62,14 +59,14 @@ class _UpstreamView(APIView):
     def handle_exception(self, exc: Exception) -> HttpResponse:
         if isinstance(exc, Http404):
             return _error(404, "not found")
-        failure = failure_of(exc)
-        if failure is None:
+        meaning = meaning_of(exc)
+        if meaning is None:
             return super().handle_exception(exc)
-        if failure.status == 404:
+        if meaning.status == 404:
             return _error(404, "not found")
-        response = _error(failure.status, failure.message if failure.parameter else failure.title, failure.parameter)
-        if failure.retry_after is not None:
-            response["Retry-After"] = str(failure.retry_after)
+        response = _error(meaning.status, meaning.message if meaning.parameter else meaning.title, meaning.parameter)
+        if meaning.retry_after is not None:
+            response["Retry-After"] = str(meaning.retry_after)
         return response
 
 

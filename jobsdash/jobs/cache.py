@@ -36,7 +36,7 @@ from jobsdash.ops.metrics import CACHE_LOOKUPS, SINGLE_FLIGHT_JOINS
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import client
 from jobsdash.waylay.errors import BadResponse, UpstreamUnavailable
-from jobsdash.waylay.queries import FINISHED_STATES, ListQuery, validate_job_id, validate_job_type
+from jobsdash.waylay.queries import FINISHED_STATES, ListQuery
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,9 @@ def list_jobs(tenant: Tenant, query: ListQuery) -> Cached:
 def get_job(tenant: Tenant, job_type: str, job_id: str) -> Cached:
     """One job of the tenant, from the cache when fresh (finished jobs stay fresh much longer).
 
-    Raises InvalidQuery (`type`, `id`) for a type or id the upstream would refuse, before any lookup.
+    A type or id the upstream would refuse is found in no entry (none is stored for it): the client
+    raises InvalidQuery (`type`, `id`) for it before sending anything.
     """
-    validate_job_type(job_type)
-    validate_job_id(job_id)
     key = _job_key(tenant, job_type, job_id)
     return _lookup("job", key, f"{key}:changed", _job_ttl, lambda: client.get_job(tenant, job_type, job_id))
 

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
-
-from django.urls import NoReverseMatch, reverse
 
 from jobsdash.waylay.queries import (
     FINISHED_STATES,
@@ -25,11 +22,12 @@ from jobsdash.waylay.queries import (
     resolve_timestamp,
 )
 
-logger = logging.getLogger(__name__)
-
 LOG_HEAD_LINES = 200
 LOG_TAIL_LINES = 200
 JSON_PREVIEW_CHARS = 20_000
+# A job id longer than SHORT_ID_MAX characters is shown as its first SHORT_ID_KEEP and an ellipsis.
+SHORT_ID_MAX = 12
+SHORT_ID_KEEP = 8
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -42,12 +40,13 @@ def parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def job_url(slug: str, job_type: str, job_id: str) -> str:
-    """The job's page, or "" for an id no page URL can carry (one with a `/`): shown unlinked."""
-    try:
-        return reverse("jobs:detail", kwargs={"slug": slug, "job_type": job_type, "job_id": job_id})
-    except NoReverseMatch:
-        return ""
+def short_id(job_id: str) -> str:
+    """How a job id is shown where space is short (lists, titles, chat summaries and previews).
+
+    >>> short_id("6ccc8843-d78d-49e8-84c4-3734a4af9929$IfM2FyNLQ8CEjQGA9w7Ht")
+    '6ccc8843…'
+    """
+    return job_id if len(job_id) <= SHORT_ID_MAX else f"{job_id[:SHORT_ID_KEEP]}…"
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,6 @@ class JobRow:
     function_name: str
     function_version: str
     function_type: str
-    url: str
 
     @property
     def finished(self) -> bool:
@@ -83,18 +81,15 @@ class JobRow:
 
     @property
     def short_id(self) -> str:
-        return self.id if len(self.id) <= 12 else f"{self.id[:8]}…"
+        return short_id(self.id)
 
 
-def job_row(slug: str, summary: dict[str, Any], link_suffix: str = "", linked: bool = True) -> JobRow:
+def job_row(summary: dict[str, Any]) -> JobRow:
     function = summary.get("function") if isinstance(summary.get("function"), dict) else {}
-    job_type = _text(summary.get("type"))
-    job_id = _text(summary.get("id"))
     attempts = summary.get("attemptsMade")
-    url = job_url(slug, job_type, job_id) + link_suffix if linked and job_type in JOB_TYPES and job_id else ""
     return JobRow(
-        id=job_id,
-        type=job_type,
+        id=_text(summary.get("id")),
+        type=_text(summary.get("type")),
         state=_text(summary.get("state")) or "unknown",
         operation=_text(summary.get("operation")),
         created_by=_text(summary.get("createdBy")),
@@ -105,15 +100,14 @@ def job_row(slug: str, summary: dict[str, Any], link_suffix: str = "", linked: b
         function_name=_text(function.get("name")),
         function_version=_text(function.get("version")),
         function_type=_text(function.get("functionType")),
-        url=url,
     )
 
 
-def job_rows(slug: str, document: dict[str, Any], link_suffix: str = "", linked: bool = True) -> list[JobRow]:
+def job_rows(document: dict[str, Any]) -> list[JobRow]:
     jobs = document.get("jobs")
     if not isinstance(jobs, list):
         return []
-    return [job_row(slug, job, link_suffix, linked) for job in jobs if isinstance(job, dict)]
+    return [job_row(job) for job in jobs if isinstance(job, dict)]
 
 
 @dataclass(frozen=True)
@@ -148,9 +142,8 @@ class JobDetail:
     result: JsonView | None
     result_fields: list[tuple[str, Any]]
     log: LogView | None
-    parent_url: str
-    parent_id: str
-    related: list[tuple[str, str, str]] = field(default_factory=list)  # (jobType, id, dashboard url)
+    parent: tuple[str, str] | None  # (type, id)
+    related: list[tuple[str, str]] = field(default_factory=list)  # (type, id) of the jobs it links to
     function_links: list[tuple[str, str]] = field(default_factory=list)  # (kind, upstream href)
 
 
@@ -161,18 +154,16 @@ def job_and_status(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return job, status
 
 
-def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linked: bool = True) -> JobDetail:
+def job_detail(document: dict[str, Any]) -> JobDetail:
     job, status = job_and_status(document)
     summary = {
         **job,
         "id": job.get("id") or status.get("id") or "",
         "attemptsMade": job.get("attemptsMade", status.get("attemptsMade")),
     }
-    row = job_row(slug, summary, link_suffix, linked)
+    row = job_row(summary)
     result = job.get("result") if isinstance(job.get("result"), dict) else None
     log_lines = result.get("log") if result and isinstance(result.get("log"), list) else None
-    related = _related_jobs(slug, document.get("_links"), row.id, link_suffix) if linked else []
-    parent = parent_of(status)
     return JobDetail(
         row=row,
         failed_reason=_text(status.get("failedReason")),
@@ -181,9 +172,8 @@ def job_detail(slug: str, document: dict[str, Any], link_suffix: str = "", linke
         result=_json_view({k: v for k, v in result.items() if k != "log"}) if result else None,
         result_fields=_result_fields(row.type, result),
         log=_log_view(log_lines) if log_lines is not None else None,
-        parent_url=job_url(slug, *parent) + link_suffix if parent and linked else "",
-        parent_id=parent[1] if parent else "",
-        related=related,
+        parent=parent_of(status),
+        related=_related_jobs(document.get("_links"), row.id),
         function_links=_function_links(document.get("_links")),
     )
 
@@ -237,15 +227,15 @@ def _links_of(links: Any, name: str) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict) and isinstance(item.get("href"), str)]
 
 
-def _related_jobs(slug: str, links: Any, exclude: str, link_suffix: str) -> list[tuple[str, str, str]]:
-    """HAL job links (…/registry/v2/jobs/{type}/{id}) turned into dashboard links."""
+def _related_jobs(links: Any, exclude: str) -> list[tuple[str, str]]:
+    """The (type, id) of the HAL job links (…/registry/v2/jobs/{type}/{id}) but the job's own."""
     found = []
     for link in _links_of(links, "job"):
         path = urlsplit(link["href"]).path.rstrip("/").split("/")
         if len(path) >= 2 and path[-2] in JOB_TYPES:
             job_type, job_id = path[-2], unquote(path[-1])
             if job_id and job_id != exclude:
-                found.append((job_type, job_id, job_url(slug, job_type, job_id) + link_suffix))
+                found.append((job_type, job_id))
     return found
 
 

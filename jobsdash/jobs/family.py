@@ -35,26 +35,26 @@ class Family:
     children: list[JobRow] = field(default_factory=list)
 
 
-def family_of(tenant: Tenant, document: dict[str, Any], link_suffix: str = "") -> Family | None:
+def family_of(tenant: Tenant, document: dict[str, Any]) -> Family | None:
     """The family the job of `document` belongs to, or None when it has none."""
     job, status = job_and_status(document)
     try:
         if parent := parent_of(status):
             parent_doc = cache.get_job(tenant, *parent).document
-            return _with_children(tenant, parent_doc, link_suffix)
+            return _with_children(tenant, parent_doc)
         if job.get("type") == "verify":
-            return _with_children(tenant, document, link_suffix)
+            return _with_children(tenant, document)
     except (WaylayError, OverflowError) as exc:  # OverflowError: a parent created near year 1 or 9999
         logger.info("no family tree for a job of %s: %s", tenant.slug, exc)
     return None
 
 
-def _with_children(tenant: Tenant, parent_doc: dict[str, Any], link_suffix: str) -> Family:
-    parent = job_detail(tenant.slug, parent_doc, link_suffix).row
-    return Family(parent, _children(tenant, parent, link_suffix))
+def _with_children(tenant: Tenant, parent_doc: dict[str, Any]) -> Family:
+    parent = job_detail(parent_doc).row
+    return Family(parent, _children(tenant, parent))
 
 
-def _children(tenant: Tenant, parent: JobRow, link_suffix: str) -> list[JobRow]:
+def _children(tenant: Tenant, parent: JobRow) -> list[JobRow]:
     if parent.created_at is None or not parent.function_name:
         return []
     query = parse_list_query(
@@ -79,7 +79,7 @@ def _children(tenant: Tenant, parent: JobRow, link_suffix: str) -> list[JobRow]:
     for item in candidates:
         doc = cache.get_job(tenant, item["type"], item["id"]).document
         if parent_of(job_and_status(doc)[1]) == (parent.type, parent.id):
-            children.append(job_detail(tenant.slug, doc, link_suffix).row)
+            children.append(job_detail(doc).row)
     order = {job_type: n for n, job_type in enumerate(CHILD_TYPES)}
     return sorted(
         children, key=lambda row: (order.get(row.type, 9), row.created_at.timestamp() if row.created_at else 0)

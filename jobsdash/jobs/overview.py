@@ -9,15 +9,12 @@ width; its time window runs from the filter's `createdAfter` (or the oldest job)
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from jobsdash.jobs.display import JobRow
 from jobsdash.waylay.queries import JOB_STATES, LIST_JOB_TYPES, ListQuery, resolve_timestamp
-
-logger = logging.getLogger(__name__)
 
 WIDTH = 1000.0
 LANE = 10.0  # height of one job's lane, view box units

@@ -6,13 +6,10 @@ exist, so a mistyped link fails loudly (400 naming `tz`) instead of silently sho
 
 from __future__ import annotations
 
-import logging
 import zoneinfo
 from functools import cache
 
 from jobsdash.waylay.errors import InvalidQuery
-
-logger = logging.getLogger(__name__)
 
 MAX_LENGTH = 64  # the longest IANA name is about 32 characters
 

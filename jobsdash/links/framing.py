@@ -1,8 +1,11 @@
 """Who may frame which page, and cookies that work inside a cross-site iframe.
 
-- Pages marked `@embeddable` (job list and detail, signed links) may be framed by this site and
-  the origins of JOBSDASH_FRAME_ANCESTORS; every other page by this site only; the login and admin
-  pages by nobody. CSP `frame-ancestors` says it to current browsers, X-Frame-Options to old ones.
+- The job pages (`EMBEDDABLE`: members' list, job, log and the partials live updates fetch, and
+  what signed links open) may be
+  framed by this site and the origins of JOBSDASH_FRAME_ANCESTORS; every other page by this site
+  only; the login and admin pages by nobody. CSP `frame-ancestors` says it to current browsers,
+  X-Frame-Options to old ones. The pages are named here, by their URL names, rather than marked
+  where they are defined: the job pages know nothing of embedding (`jobsdash`: apps depend one way).
 - JOBSDASH_COOKIE_PARTITIONED adds the `Partitioned` attribute (CHIPS) to the session and CSRF
   cookies, which Django 5.2 cannot set: a browser blocking third-party cookies then keeps one
   session per embedding site instead of none.
@@ -10,30 +13,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from functools import wraps
 from http.cookies import Morsel
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-logger = logging.getLogger(__name__)
-
 _NEVER_FRAMED = ("/accounts/", "/admin/")
+# The pages the configured portals may frame, by URL name.
+EMBEDDABLE = frozenset(
+    {"jobs:list", "jobs:overview", "jobs:detail", "jobs:row", "jobs:log", "links:open", "links:row", "links:overview"}
+)
 
 
-def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Let the configured portals frame this view's pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response.embeddable = True  # type: ignore[attr-defined]
-        return response
-
-    return wrapper
+def embeddable(request: HttpRequest) -> bool:
+    match = request.resolver_match
+    return match is not None and match.view_name in EMBEDDABLE
 
 
 class FramingPolicyMiddleware:
@@ -48,7 +43,7 @@ class FramingPolicyMiddleware:
         if request.path.startswith(_NEVER_FRAMED):
             response._csp_replace = {"frame-ancestors": ["'none'"]}  # type: ignore[attr-defined]
             response["X-Frame-Options"] = "DENY"
-        elif getattr(response, "embeddable", False):
+        elif embeddable(request):
             response._csp_replace = {"frame-ancestors": ["'self'", *settings.FRAME_ANCESTORS]}  # type: ignore[attr-defined]
             if settings.FRAME_ANCESTORS:
                 response.xframe_options_exempt = True  # type: ignore[attr-defined]

@@ -12,9 +12,8 @@ True
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,12 +22,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.utils import timezone
 
+from jobsdash.jobs.viewers import Reach
 from jobsdash.links.models import EmbedLink
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery
-from jobsdash.waylay.queries import ListQuery, parse_list_query, resolve_timestamp
-
-logger = logging.getLogger(__name__)
+from jobsdash.waylay.queries import ListQuery, parse_list_query
 
 _SALT = "jobsdash.links.embed"
 MAX_LIFETIME = timedelta(days=90)
@@ -39,6 +37,7 @@ LIFETIMES = [
     ("30 days", timedelta(days=30)),
     ("90 days", MAX_LIFETIME),
 ]
+DEFAULT_LIFETIME = "1 day"  # what the pages' form offers first
 
 
 class LinkRefused(Exception):
@@ -53,7 +52,6 @@ class LinkRefused(Exception):
 class Grant:
     """Read-only access to one tenant's job list filter or one job, and its live updates."""
 
-    link_id: int
     tenant: Tenant
     scope: str
     query: ListQuery | None
@@ -61,38 +59,20 @@ class Grant:
     job_id: str
     expires_at: Any
 
+    @property
+    def reach(self) -> Reach:
+        """Which of the tenant's jobs and streams the link lets its visitor see."""
+        if self.scope == EmbedLink.Scope.JOB:
+            return Reach(job=(self.job_type, self.job_id))
+        return Reach(query=self.query or ListQuery())
+
     def allows_stream(self, job_type: str | None, job_id: str | None, children: bool) -> bool:
         """Whether a websocket with these parameters stays within the grant."""
-        if self.scope == EmbedLink.Scope.JOB:
-            return job_id == self.job_id and job_type in (None, self.job_type)
-        assert self.query is not None
-        return job_id is None and not children and (job_type is None or job_type in (self.query.type or (job_type,)))
-
-    def allows_job(self, job_type: Any, function_type: Any, state: Any, created_at: datetime | None = None) -> bool:
-        """Whether a job lies within a list link's filter: type, function type, state and, when
-        its creation time is known, the time window."""
-        query = self.query
-        if self.scope == EmbedLink.Scope.JOB or query is None:
-            return True
-        if (query.type and job_type not in query.type) or (query.state and state not in query.state):
-            return False
-        if query.function_type and function_type not in query.function_type:
-            return False
-        if created_at is None:
-            return True
-        now = datetime.now(UTC)
-        after = resolve_timestamp(query.created_after, now) if query.created_after else None
-        before = resolve_timestamp(query.created_before, now) if query.created_before else None
-        return (after is None or created_at >= after) and (before is None or created_at <= before)
+        return self.reach.allows_stream(job_type, job_id, children)
 
     def allows_event(self, event: str, data: Any) -> bool:
-        """Whether a frame of the stream concerns the granted list. Job events carry the job's
-        type, function type and new state, not its creation time: the window is not checked."""
-        if not isinstance(data, dict):
-            return True  # ack / close text
-        job = data.get("job") if isinstance(data.get("job"), dict) else {}
-        function = data.get("function") if isinstance(data.get("function"), dict) else {}
-        return self.allows_job(job.get("type"), function.get("functionType"), event)
+        """Whether a frame of the stream concerns the granted jobs (see `Reach.allows_event`)."""
+        return self.reach.allows_event(event, data)
 
 
 def create_link(
@@ -141,7 +121,7 @@ def resolve(token: str) -> Grant:
         query = parse_list_query(parse_qs(link.query)) if link.scope == EmbedLink.Scope.LIST else None
     except InvalidQuery:  # stored before the validation grew stricter
         raise LinkRefused("This link's filter is no longer valid. Ask for a new one.") from None
-    return Grant(link.pk, link.tenant, link.scope, query, link.job_type, link.job_id, link.expires_at)
+    return Grant(link.tenant, link.scope, query, link.job_type, link.job_id, link.expires_at)
 
 
 async def aresolve(token: str) -> Grant:

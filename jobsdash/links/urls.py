@@ -9,6 +9,7 @@ app_name = "links"
 urlpatterns = [
     path("e/<str:token>/", views.open_link, name="open"),
     path("e/<str:token>/row/<str:job_type>/<str:job_id>/", views.link_row, name="row"),
+    path("e/<str:token>/overview/", views.link_overview, name="overview"),
     path("t/<slug:slug>/links/", views.create, name="create"),
     path("t/<slug:slug>/links/<int:pk>/", views.show, name="show"),
 ]

@@ -1,75 +1,64 @@
-"""Signed embed links: create one (members), open one (anyone holding it, no login)."""
+"""Signed embed links: create one (members), open one (anyone holding it, no login).
+
+The pages a link opens are the job pages of `jobsdash.jobs.pages`, shown to its `Visitor`."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import TooManyFieldsSent
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobsdash.jobs import cache, display
-from jobsdash.jobs.views import Mode, render_job_detail, render_job_list, upstream_errors_as_pages
-from jobsdash.links.framing import embeddable
-from jobsdash.links.grants import LIFETIMES, Grant, LinkRefused, create_link, resolve, token_for
+from jobsdash.jobs import pages
+from jobsdash.jobs.viewers import Viewer
+from jobsdash.links.grants import LIFETIMES, LinkRefused, create_link, token_for
 from jobsdash.links.models import EmbedLink
+from jobsdash.links.visitors import Visitor
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import parse_list_query, validate_job_id, validate_job_type
 
-logger = logging.getLogger(__name__)
 
+def _for_visitors(page: pages.Page) -> pages.Page:
+    """A page of `/e/<token>/…`, shown to the token's visitor; a clear 403 page when it grants nothing."""
 
-def _granted(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Resolve the URL's token into its grant, or answer the clear 403 page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    @wraps(page)
+    def view(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
         try:
-            grant = resolve(token)
+            visitor = Visitor.of(token)
         except LinkRefused as refused:
             return render(request, "links/refused.html", {"reason": refused.reason}, status=403)
-        return view(request, grant, Mode(embed=True, token=token), *args, **kwargs)
+        return page(request, visitor, **kwargs)
 
-    return wrapper
-
-
-@embeddable
-@upstream_errors_as_pages
-@_granted
-def open_link(request: HttpRequest, grant: Grant, mode: Mode) -> HttpResponse:
-    """What a signed link shows: its list filter or its job, embedded, read-only, live."""
-    if grant.scope == EmbedLink.Scope.JOB:
-        return render_job_detail(request, grant.tenant, grant.job_type, grant.job_id, mode)
-    return render_job_list(request, grant.tenant, QueryDict(grant.query.urlencode()), mode)
+    return view
 
 
-@embeddable
-@upstream_errors_as_pages
-@_granted
-def link_row(request: HttpRequest, grant: Grant, mode: Mode, job_type: str, job_id: str) -> HttpResponse:
-    """A list row for live updates of a signed list, only for jobs the link's filter covers."""
-    if grant.scope != EmbedLink.Scope.LIST:
-        raise Http404("No such job")
-    document = cache.get_job(grant.tenant, job_type, job_id).document
-    row = display.job_detail(grant.tenant.slug, document, linked=False).row
-    if not grant.allows_job(row.type, row.function_type, row.state, row.created_at):
-        raise Http404("No such job")
-    return render(request, "jobs/partials/job_row.html", {"row": row, "mode": mode})
+def _link_page(request: HttpRequest, visitor: Viewer) -> HttpResponse:
+    """What a signed link shows: its job, or its list filter."""
+    if visitor.reach.job is not None:
+        return pages.job_detail(request, visitor, *visitor.reach.job)
+    return pages.job_list(request, visitor)
+
+
+open_link = _for_visitors(_link_page)
+link_row = _for_visitors(pages.job_row)
+link_overview = _for_visitors(pages.list_overview)
 
 
 @login_required
 @require_POST
-@upstream_errors_as_pages
 def create(request: HttpRequest, slug: str) -> HttpResponse:
     """Create a signed link to the list filter or the job the member is looking at."""
-    tenant = tenant_for_user(request.user, slug)
+    return _create(request, Viewer.of_request(request, slug))
+
+
+@pages.shown_to_viewers
+def _create(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     lifetimes = dict(LIFETIMES)
     lifetime = lifetimes.get(request.POST.get("lifetime", ""))
     if lifetime is None:
@@ -78,7 +67,7 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
         job_type = validate_job_type(request.POST.get("job_type", ""), "job_type")
         job_id = validate_job_id(request.POST.get("job_id", ""), "job_id")
         link = create_link(
-            tenant, request.user, scope=EmbedLink.Scope.JOB, lifetime=lifetime, job_type=job_type, job_id=job_id
+            viewer.tenant, request.user, scope=EmbedLink.Scope.JOB, lifetime=lifetime, job_type=job_type, job_id=job_id
         )
     else:
         try:
@@ -86,8 +75,8 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
         except TooManyFieldsSent:
             raise InvalidQuery("query", "too many parameters") from None
         query = parse_list_query(params)
-        link = create_link(tenant, request.user, scope=EmbedLink.Scope.LIST, lifetime=lifetime, query=query)
-    return redirect("links:show", slug=slug, pk=link.pk)
+        link = create_link(viewer.tenant, request.user, scope=EmbedLink.Scope.LIST, lifetime=lifetime, query=query)
+    return redirect("links:show", slug=viewer.tenant.slug, pk=link.pk)
 
 
 @login_required

@@ -9,13 +9,12 @@ from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-# Seconds each check may take; a dependency slower than this counts as down.
-CHECK_TIMEOUT = 2.0
 _CACHE_KEY = "ops:readyz"
 
 
@@ -34,7 +33,7 @@ async def check_all() -> dict[str, str]:
 
 async def _run(name: str, check: Awaitable[None]) -> str:
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT):
+        async with asyncio.timeout(settings.READY_CHECK_TIMEOUT):  # slower than this counts as down
             await check
     except Exception as exc:  # whatever it is, the dependency is not usable
         kind = type(exc).__name__

@@ -7,12 +7,9 @@ client, not the other way round.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-
-logger = logging.getLogger(__name__)
 
 LIST_JOB_TYPES = ("build", "deploy", "verify", "undeploy", "scale", "batch", "notify")
 ALL_JOB_TYPES = (*LIST_JOB_TYPES, "cleanup")

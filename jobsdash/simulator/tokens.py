@@ -11,11 +11,8 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import time
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 
 class TokenInvalid(Exception):

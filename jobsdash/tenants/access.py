@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
 
 from jobsdash.tenants.models import Tenant
-
-logger = logging.getLogger(__name__)
 
 
 def tenant_for_user(user: AbstractBaseUser | AnonymousUser, slug: str) -> Tenant:

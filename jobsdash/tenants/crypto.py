@@ -5,13 +5,10 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import logging
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-
-logger = logging.getLogger(__name__)
 
 
 class SecretUnreadable(Exception):
@@ -42,8 +39,3 @@ def decrypt(token: str) -> str:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable("stored API secret cannot be decrypted with JOBSDASH_CREDENTIALS_KEY") from None
-
-
-def reset_keys() -> None:
-    """Forget the cached keys (tests that change the setting call this)."""
-    _fernet.cache_clear()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
+from django.conf import settings
 
 from jobsdash.waylay.errors import BadResponse, CredentialsRejected, UpstreamUnavailable
 
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# A token is replaced this many seconds before its `exp` claim (at most half its lifetime), so a
-# request never leaves with a token that expires on the way.
-TOKEN_REFRESH_MARGIN = 60.0
 # Without an `exp` claim a token is reused until the registry answers 401.
 _NO_EXPIRY = float("inf")
 
@@ -140,7 +138,8 @@ async def _fetch(tenant: Tenant, client: httpx.AsyncClient, observe: _Observe) -
         raise BadResponse(f"accounts service of tenant {tenant.slug} answered without a token")
     now = clock()
     expires = token_expiry(token)
-    margin = min(TOKEN_REFRESH_MARGIN, max(expires - now, 0.0) / 2)
+    # Before its `exp` claim, so a request never leaves with a token that expires on the way.
+    margin = min(settings.UPSTREAM_TOKEN_REFRESH_MARGIN, max(expires - now, 0.0) / 2)
     logger.debug("token for tenant %s fetched, expires in %.0f s", tenant.slug, expires - now)
     return _Token(token, expires - margin)
 

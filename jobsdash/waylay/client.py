@@ -15,8 +15,8 @@ lifespan events, and a client must not outlive or cross its loop): one for list/
 requests, one for event streams, so that long-lived streams cannot take every pooled connection
 from page requests. `aclose_clients()` closes the running loop's pair (tests, shutdown).
 
-The tunables below are module attributes that tests and the bench command may set: timeouts and
-retry delays are read at each call, pool sizes and the user agent when a loop's clients are made.
+Its tunables are settings (`UPSTREAM_*`, from the environment: see `.env.example`): timeouts and
+retry pauses are read at each call, pool sizes when a loop's clients are made.
 """
 
 from __future__ import annotations
@@ -33,35 +33,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
+from django.conf import settings
 from httpx_sse import EventSource, ServerSentEvent
 
 from jobsdash.waylay import auth
 from jobsdash.waylay.errors import BadResponse, CredentialsRejected, InvalidQuery, NotFound, UpstreamUnavailable
-from jobsdash.waylay.queries import LIST_PARAMETERS, ListQuery, validate_job_id, validate_job_type
+from jobsdash.waylay.queries import JOB_EVENTS, LIST_PARAMETERS, ListQuery, validate_job_id, validate_job_type
 
 if TYPE_CHECKING:
     from jobsdash.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
-# Seconds to open a TCP connection to the gateway.
-CONNECT_TIMEOUT = 3.0
-# Seconds for each read, write and pool wait of a list/get/token request, per attempt: with the
-# retries a page waits at most about 3 * 6 + 1 s before it shows a stale copy or an error.
-REQUEST_TIMEOUT = 6.0
-# Pauses before the second and third attempt of list/get (each jittered by +-50%): connect errors,
-# timeouts and 5xx are retried this many times, then raise UpstreamUnavailable.
-RETRY_DELAYS: tuple[float, ...] = (0.2, 0.5)
-# The upstream sends a keep-alive event every few seconds; a stream silent for this long is dead.
-KEEPALIVE_INTERVAL = 20.0
-STREAM_READ_TIMEOUT = 3 * KEEPALIVE_INTERVAL
-# Pool sizes per event loop: list/get/token requests, and open event streams.
-MAX_CONNECTIONS = 50
-MAX_STREAMS = 500
 USER_AGENT = "jobsdash (Waylay registry jobs dashboard)"
 
-# Events whose data is a JSON document (IJobEventResponse); the others (ack, close, keep-alive) carry text.
-JOB_EVENTS = frozenset({"active", "completed", "failed", "delayed", "waiting", "waiting-children"})
 # Parameters an upstream 400 may name (list filters, plus the path and stream parameters).
 _PARAMETERS = (*LIST_PARAMETERS, "id", "children")
 _MAX_ERROR_BODY = 64 * 1024
@@ -97,7 +82,7 @@ async def list_jobs(tenant: Tenant, query: ListQuery) -> dict[str, Any]:
     """GET {gateway}/registry/v2/jobs/ with the query's filters; the upstream JSON document unchanged.
 
     The document is an IJobsResponse: `{"jobs": [...], "limit": n}` (`jobs` checked to be a list).
-    Connect errors, timeouts and 5xx are retried (RETRY_DELAYS), then raise UpstreamUnavailable.
+    Connect errors, timeouts and 5xx are retried (UPSTREAM_RETRY_DELAYS), then raise UpstreamUnavailable.
     Raises CredentialsRejected (401/403, or no token to be had), InvalidQuery (the upstream
     refused a parameter it named; `parse_list_query` should have caught it first), BadResponse
     (not JSON, wrong shape, another status), UpstreamUnavailable; and
@@ -143,7 +128,7 @@ async def stream_events(
     `job_type` or `job_id`), CredentialsRejected (401/403; token mode first retries with a new
     token), NotFound (404), BadResponse (not `text/event-stream`, another status),
     UpstreamUnavailable (connect error, 5xx, no byte for `read_timeout` seconds, default
-    STREAM_READ_TIMEOUT, or the stream cut mid-way).
+    UPSTREAM_STREAM_TIMEOUT, or the stream cut mid-way).
     """
     params: list[tuple[str, str]] = []
     if job_type is not None:
@@ -155,8 +140,11 @@ async def stream_events(
     headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
-    bound = STREAM_READ_TIMEOUT if read_timeout is None else read_timeout
-    timeout = httpx.Timeout(bound, connect=CONNECT_TIMEOUT, write=REQUEST_TIMEOUT, pool=REQUEST_TIMEOUT)
+    bound = settings.UPSTREAM_STREAM_TIMEOUT if read_timeout is None else read_timeout
+    request_timeout = settings.UPSTREAM_REQUEST_TIMEOUT
+    timeout = httpx.Timeout(
+        bound, connect=settings.UPSTREAM_CONNECT_TIMEOUT, write=request_timeout, pool=request_timeout
+    )
     url = f"{_registry(tenant)}/events"
     try:
         response = await _send(tenant, "events", _loop_clients().streams, url, params, headers, timeout, stream=True)
@@ -206,7 +194,9 @@ def _loop_clients() -> _LoopClients:
     clients = _clients.get(loop)
     if clients is None:
         _forget_closed_loops()
-        clients = _clients[loop] = _LoopClients(api=_new_client(MAX_CONNECTIONS), streams=_new_client(MAX_STREAMS))
+        clients = _clients[loop] = _LoopClients(
+            api=_new_client(settings.UPSTREAM_MAX_CONNECTIONS), streams=_new_client(settings.UPSTREAM_MAX_STREAMS)
+        )
     return clients
 
 
@@ -217,7 +207,7 @@ def _forget_closed_loops() -> None:
 
 def _new_client(max_connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
+        timeout=httpx.Timeout(settings.UPSTREAM_REQUEST_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT),
         limits=httpx.Limits(
             max_connections=max_connections,
             max_keepalive_connections=min(max_connections, 20),
@@ -288,8 +278,8 @@ async def _get_document(
     key: str,
     shape: type,
 ) -> dict[str, Any]:
-    timeout = httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
-    delays = RETRY_DELAYS
+    timeout = httpx.Timeout(settings.UPSTREAM_REQUEST_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT)
+    delays = settings.UPSTREAM_RETRY_DELAYS
     failure = ""
     for attempt in range(len(delays) + 1):
         if attempt:

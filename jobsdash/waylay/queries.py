@@ -25,6 +25,9 @@ JOB_TYPES = ("build", "deploy", "verify", "undeploy", "batch", "scale", "cleanup
 LIST_JOB_TYPES = tuple(t for t in JOB_TYPES if t != "cleanup")
 JOB_STATES = ("completed", "failed", "active", "delayed", "waiting", "waiting-children", "prioritized", "unknown")
 FINISHED_STATES = ("completed", "failed")
+# The stream's job events, named after the state the job enters; their data is a JSON document
+# (IJobEventResponse). The stream's other events (ack, keep-alive, close) carry text.
+JOB_EVENTS = ("active", "completed", "failed", "delayed", "waiting", "waiting-children")
 FUNCTION_TYPES = ("plugs", "webscripts", "kfserving")
 LIST_PARAMETERS = ("type", "state", "functionType", "createdBefore", "createdAfter", "limit")
 MAX_LIMIT = 10_000
@@ -76,6 +79,35 @@ class ListQuery:
 
     def urlencode(self) -> str:
         return urlencode(self.to_params())
+
+    def matches(
+        self,
+        job_type: Any,
+        function_type: Any,
+        state: Any,
+        created_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Whether a job lies within this filter: its type, function type and state, and, when its
+        creation time is known, the time window (ages counted back from `now`). `limit` says how
+        many jobs a list holds, nothing about one job. The one rule wherever a job or an event is
+        checked against a filter: a signed link's reach, a list's row, the list page's live updates.
+
+        >>> ListQuery(type=("build",), state=("failed",)).matches("build", "plugs", "failed")
+        True
+        >>> ListQuery(created_before="2024-05-01").matches("build", "plugs", "active", datetime.now(UTC))
+        False
+        """
+        if (self.type and job_type not in self.type) or (self.state and state not in self.state):
+            return False
+        if self.function_type and function_type not in self.function_type:
+            return False
+        if created_at is None:
+            return True
+        now = now or datetime.now(UTC)
+        after = resolve_timestamp(self.created_after, now) if self.created_after else None
+        before = resolve_timestamp(self.created_before, now) if self.created_before else None
+        return (after is None or created_at >= after) and (before is None or created_at <= before)
 
 
 def parse_list_query(params: Mapping[str, Any]) -> ListQuery:

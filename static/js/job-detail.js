@@ -2,14 +2,10 @@
 // too), and when the job finishes the page's facts are refreshed from the server.
 
 import { connectLive } from "./live.js";
+import { FAMILY_CHILD_TYPES, FINISHED, shortId } from "./rules.js";
 
-const FINISHED = new Set(["completed", "failed"]);
 const article = document.querySelector("article.job-detail");
 const timeline = document.getElementById("timeline");
-
-function shortId(id) {
-  return id.length <= 12 ? id : `${id.slice(0, 8)}…`;
-}
 
 function setState(state) {
   article.dataset.state = state;
@@ -46,7 +42,7 @@ function updateFamily(frame) {
   let node = tree.querySelector(`li[data-job-id="${CSS.escape(job.id)}"][data-job-type="${CSS.escape(job.type)}"]`);
   if (!node) {
     const children = tree.querySelector(".family-children");
-    if (!children || !["build", "deploy"].includes(job.type)) return;
+    if (!children || !FAMILY_CHILD_TYPES.has(job.type)) return;
     node = document.createElement("li");
     node.dataset.jobId = job.id;
     node.dataset.jobType = job.type;

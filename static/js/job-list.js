@@ -2,27 +2,11 @@
 // changed rows flash briefly. "Pause live updates" holds events until it is switched off.
 
 import { connectLive } from "./live.js";
-
-const JOB_EVENTS = new Set(["active", "completed", "failed", "delayed", "waiting", "waiting-children"]);
-const FINISHED = new Set(["completed", "failed"]);
+import { FINISHED, JOB_EVENTS } from "./rules.js";
 
 const table = document.getElementById("job-table");
 const pauseToggle = document.getElementById("pause-live");
 const held = [];
-
-function words(value) {
-  return value ? value.split(" ").filter(Boolean) : [];
-}
-
-function matchesFilter(job, functionType, state) {
-  const types = words(table.dataset.types);
-  const states = words(table.dataset.states);
-  const functionTypes = words(table.dataset.functionTypes);
-  if (types.length && !types.includes(job.type)) return false;
-  if (states.length && !states.includes(state)) return false;
-  if (functionTypes.length && !functionTypes.includes(functionType)) return false;
-  return table.dataset.createdBefore !== "true"; // a window ending in the past gets no new jobs
-}
 
 function rowOf(job) {
   for (const row of table.tBodies[0].rows) {
@@ -46,10 +30,13 @@ function updateCount() {
   document.dispatchEvent(new CustomEvent("jobsdash:rows-changed"));
 }
 
+// The job's row, from the server, or null when the job is not in the page's filter: the row URL
+// carries the filter, and the server decides (jobsdash/waylay/queries.py, ListQuery.matches).
 async function fetchRow(job) {
-  const url = table.dataset.rowUrl.replace("TYPE", encodeURIComponent(job.type)).replace("ID", encodeURIComponent(job.id));
+  // The server's URL template: its placeholders are braced, which no slug or token holds.
+  const url = table.dataset.rowUrl.replace("{type}", encodeURIComponent(job.type)).replace("{id}", encodeURIComponent(job.id));
   const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-  if (!answer.ok) return null;
+  if (answer.status !== 200) return null; // 204: not in this filter
   const template = document.createElement("template");
   template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
   return template.content.querySelector("tr.job-row");
@@ -66,9 +53,7 @@ function setState(row, state) {
 async function apply(frame) {
   if (!JOB_EVENTS.has(frame.event) || !frame.data || !frame.data.job) return;
   const job = frame.data.job;
-  const functionType = frame.data.function ? frame.data.function.functionType : undefined;
   let row = rowOf(job);
-  if (!row && !matchesFilter(job, functionType, frame.event)) return;
   if (!row || FINISHED.has(frame.event)) {
     const fresh = await fetchRow(job);
     if (fresh) {

@@ -11,7 +11,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import log_in
+from tests.fixtures.browser import log_in
 from tests.fixtures.dashboard import Dashboard
 from tests.fixtures.simulator import Simulator
 

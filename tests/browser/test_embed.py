@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Portal
+from tests.fixtures.browser import Portal
 from tests.fixtures.dashboard import Dashboard
 from tests.fixtures.simulator import Simulator
 
@@ -45,6 +45,38 @@ def test_a_portal_on_another_site_embeds_a_live_signed_link(
     # Read-only and nothing beyond the link: no links to other pages, no filter form, no login.
     assert frame.locator('a[href^="/t/"]').count() == 0
     assert frame.locator("form").count() == 0
+
+
+# A signed list link whose token holds the letters "ID": its page builds the URL of a new job's row
+# from a template, which must not mistake them for the placeholder of the job's id.
+_TOKEN_WITH_ID = """
+from datetime import timedelta
+from jobsdash.links.grants import create_link, token_for
+from jobsdash.tenants.models import Tenant
+from jobsdash.waylay.queries import parse_list_query
+tenant = Tenant.objects.get(slug="acme")
+builds = parse_list_query({"type": ["build"]})
+for _ in range(20_000):
+    link = create_link(tenant, None, scope="list", lifetime=timedelta(hours=1), query=builds)
+    token = token_for(link)
+    if "ID" in token:
+        print(token)
+        break
+    link.delete()
+"""
+
+
+def test_a_signed_links_new_rows_appear_even_when_its_token_contains_id(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    token = dashboard.manage("shell", "-c", _TOKEN_WITH_ID).split()[-1]  # after the shell's own lines
+    assert "ID" in token
+    page.goto(f"{dashboard.url}/e/{token}/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+
+    job = sim.create_job("acme", "build")
+    sim.advance("acme", "build", job["id"], to="active")
+    expect(page.locator(f'tr.job-row[data-job-id="{job["id"]}"]')).to_have_attribute("data-state", "active")
 
 
 def test_the_login_page_is_never_framed_even_by_an_allowed_portal(

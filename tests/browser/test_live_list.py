@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import log_in
+from tests.fixtures.browser import log_in
 from tests.fixtures.dashboard import USERNAME, Dashboard
 from tests.fixtures.simulator import Simulator
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import log_in
+from tests.fixtures.browser import log_in
 from tests.fixtures.dashboard import Dashboard
 from tests.fixtures.simulator import Simulator
 

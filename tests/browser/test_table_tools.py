@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in
+from tests.fixtures.browser import log_in
 from tests.fixtures.dashboard import Dashboard
 from tests.fixtures.simulator import Simulator
 

@@ -17,11 +17,6 @@ from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.tenants.models import Tenant
 
 
-@pytest.fixture
-def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
-
-
 def _upstream(sim, path: str, tenant: str = "acme", **params: object) -> dict:
     answer = httpx.get(f"{sim.url}{path}", params=params, auth=(f"{tenant}-key", f"{tenant}-secret"))
     answer.raise_for_status()

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.processes import ROOT
 
 
 def _bench(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

@@ -34,8 +34,8 @@ def nowhere(make_tenant: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture(autouse=True)
-async def _fresh_client(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    monkeypatch.setattr(client, "RETRY_DELAYS", (0.01, 0.01))
+async def _fresh_client(settings: Any) -> AsyncIterator[None]:
+    settings.UPSTREAM_RETRY_DELAYS = (0.01, 0.01)
     auth.forget_all_tokens()
     yield
     await client.aclose_clients()
@@ -186,10 +186,8 @@ async def test_a_passing_5xx_is_absorbed_by_the_retries(acme: Any, sim: Any) -> 
     assert sim.count("get", "acme") == 3
 
 
-async def test_a_slow_upstream_times_out_as_upstream_unavailable(
-    acme: Any, sim: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(client, "REQUEST_TIMEOUT", 0.2)
+async def test_a_slow_upstream_times_out_as_upstream_unavailable(acme: Any, sim: Any, settings: Any) -> None:
+    settings.UPSTREAM_REQUEST_TIMEOUT = 0.2
     sim.set_faults(latency_ms=1500, endpoints=["list"])
 
     with pytest.raises(UpstreamUnavailable, match="ReadTimeout"):

@@ -6,11 +6,10 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.processes import ROOT
 
 
 def production_environment() -> dict[str, str]:

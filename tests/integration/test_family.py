@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
+
+from tests.fixtures.pages import elements
 
 pytestmark = pytest.mark.django_db
 
-NODE = re.compile(
-    r'<li data-job-id="([^"]+)" data-job-type="([^"]+)">\s*<span class="badge state-[^"]*" '
-    r'data-state="([^"]+)"'
-)
+
+def nodes(page: str) -> list[tuple[str, str, str]]:
+    """(id, type, state) of each job of the family tree, in order: a node and the badge it opens with."""
+    found = []
+    tree = elements(page)
+    for n, element in enumerate(tree):
+        if element.tag == "li" and "data-job-id" in element.attrs:
+            badge = next(e for e in tree[n + 1 :] if "badge" in e.classes)
+            found.append((element["data-job-id"], element["data-job-type"], badge["data-state"]))
+    return found
 
 
 def _get(sim, job_type: str, job_id: str) -> dict:
@@ -40,18 +45,13 @@ def _family_from_the_upstream(sim) -> tuple[dict, list[dict]]:
     return _get(sim, "verify", verify_id), kids
 
 
-@pytest.fixture
-def alice(acme, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
-
-
 def test_a_verify_job_shows_its_build_and_deploy_children(sim, alice: Client) -> None:
     verify, children = _family_from_the_upstream(sim)
     page = alice.get(f"/t/acme/jobs/verify/{quote(verify['job']['id'], safe='')}/").content.decode()
-    nodes = [(html.unescape(i), t, s) for i, t, s in NODE.findall(page)]
-    assert nodes[0] == (verify["job"]["id"], "verify", verify["state"])
-    assert sorted(nodes[1:]) == sorted((c["id"], c["type"], c["state"]) for c in children)
-    assert [t for _, t, _ in nodes[1:]] == ["build", "deploy"]
+    tree = nodes(page)
+    assert tree[0] == (verify["job"]["id"], "verify", verify["state"])
+    assert sorted(tree[1:]) == sorted((c["id"], c["type"], c["state"]) for c in children)
+    assert [t for _, t, _ in tree[1:]] == ["build", "deploy"]
     assert "(this job)" in page
 
 
@@ -59,9 +59,9 @@ def test_a_child_shows_its_parent_and_siblings_with_links(sim, alice: Client) ->
     verify, children = _family_from_the_upstream(sim)
     child = next(c for c in children if c["type"] == "deploy")
     page = alice.get(f"/t/acme/jobs/deploy/{quote(child['id'], safe='')}/").content.decode()
-    nodes = [(html.unescape(i), t) for i, t, _ in NODE.findall(page)]
-    assert nodes[0] == (verify["job"]["id"], "verify")
-    assert {n for n in nodes[1:]} == {(c["id"], c["type"]) for c in children}
+    tree = [(i, t) for i, t, _ in nodes(page)]
+    assert tree[0] == (verify["job"]["id"], "verify")
+    assert set(tree[1:]) == {(c["id"], c["type"]) for c in children}
     assert f'href="/t/acme/jobs/verify/{html.escape(verify["job"]["id"])}/"' in page
 
 

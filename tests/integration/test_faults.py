@@ -8,7 +8,6 @@ The live side of the same faults (the relay, `since=`) is in test_faults_live.py
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +19,8 @@ from django.test import Client
 
 from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.tenants.models import Tenant
-from jobsdash.waylay import client as waylay_client
-from tests.fixtures.simulator import start_simulator, stop_process
+from tests.fixtures.processes import free_port, stop_process
+from tests.fixtures.simulator import start_simulator
 
 pytestmark = pytest.mark.django_db
 
@@ -31,28 +30,17 @@ API_DETAIL = f"/api{DETAIL}"
 
 
 @pytest.fixture
-def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
-
-
-@pytest.fixture
-def quick_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The client's timeouts and retry pauses shortened (module attributes read at each call)."""
-    monkeypatch.setattr(waylay_client, "REQUEST_TIMEOUT", 0.4)
-    monkeypatch.setattr(waylay_client, "CONNECT_TIMEOUT", 0.4)
-    monkeypatch.setattr(waylay_client, "RETRY_DELAYS", (0.02, 0.05))
+def quick_client(settings: Any) -> None:
+    """The client's timeouts and retry pauses shortened (settings read at each call)."""
+    settings.UPSTREAM_REQUEST_TIMEOUT = 0.4
+    settings.UPSTREAM_CONNECT_TIMEOUT = 0.4
+    settings.UPSTREAM_RETRY_DELAYS = (0.02, 0.05)
 
 
 @pytest.fixture
 def always_stale(settings: Any) -> None:
     """Whatever is cached is out of date at once, so each request goes upstream first."""
     settings.CACHE_TTL_LIST = settings.CACHE_TTL_JOB_ACTIVE = settings.CACHE_TTL_JOB_FINISHED = 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def assert_error_page(response: Any, status: int, title: str) -> str:
@@ -150,13 +138,13 @@ def test_flapping_longer_than_the_retries_gives_the_stale_copy_then_fresh_data(
 
 
 def test_an_upstream_slower_than_the_timeout_is_a_bounded_503_or_the_stale_copy(
-    sim: Any, alice: Client, always_stale: None, quick_client: None
+    sim: Any, alice: Client, always_stale: None, quick_client: None, settings: Any
 ) -> None:
     alice.get("/t/acme/jobs/?state=completed")
     alice.get(API_DETAIL)
     sim.set_faults(latency_ms=5000, endpoints=["list", "get"])
     # Three attempts of 0.4 s each and the pauses, with slack: long before the simulator's 5 s.
-    bound = 3 * waylay_client.REQUEST_TIMEOUT + sum(waylay_client.RETRY_DELAYS) * 1.5 + 3.0
+    bound = 3 * settings.UPSTREAM_REQUEST_TIMEOUT + sum(settings.UPSTREAM_RETRY_DELAYS) * 1.5 + 3.0
 
     started = time.monotonic()
     stale = alice.get("/t/acme/jobs/?state=completed")

@@ -21,8 +21,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.fixtures.live import LIVE, connected, events, eventually, frame, on_sim, open_socket
-from tests.fixtures.simulator import start_simulator, stop_process
-from tests.integration.test_faults import free_port
+from tests.fixtures.processes import free_port, stop_process
+from tests.fixtures.simulator import start_simulator
 
 pytestmark = LIVE
 

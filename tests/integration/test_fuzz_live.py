@@ -9,22 +9,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from jobsdash.live.consumer import CLOSE_ONE_WAY, parse_query, parse_token
 from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.waylay.errors import InvalidQuery
+from tests.fixtures.fuzzing import FUZZ, raw_queries, unknown_names, values
 from tests.fixtures.live import LIVE, TIMEOUT, closed, connected, events, on_sim, open_socket
-from tests.integration.test_fuzz import raw_queries, unknown_names, values
 
 pytestmark = LIVE
-
-FUZZ = settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 WS_VALID = {
     "type": ["build", "deploy", "cleanup", ""],

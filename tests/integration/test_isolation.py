@@ -28,7 +28,7 @@ from jobsdash.links.models import EmbedLink
 from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS_JOB
 from jobsdash.tenants.models import Membership, Tenant
 from jobsdash.waylay.queries import parse_list_query
-from tests.conftest import PASSWORD
+from tests.fixtures.site import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

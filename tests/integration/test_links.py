@@ -17,23 +17,29 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from jobsdash.links.grants import DEFAULT_LIFETIME, LIFETIMES
 from jobsdash.links.models import EmbedLink
 from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.tenants.models import Tenant
-from tests.conftest import PASSWORD
+from tests.fixtures.pages import elements, inside
+from tests.fixtures.site import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 PORTAL = "https://portal.example.com"
 
 
-@pytest.fixture
-def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
-
-
 def _attr(page: bytes, pattern: str) -> list[str]:
     return [html.unescape(v) for v in re.findall(pattern, page.decode())]
+
+
+def _permalinks(page: bytes) -> list[str]:
+    return [link["href"] for link in elements(page, "a", "permalink")]
+
+
+def _copies(page: bytes) -> list[str]:
+    """What the page's copy buttons copy, in order."""
+    return [button["data-copy"] for button in elements(page, "button", "copy")]
 
 
 def _upstream_job(sim, state: str, job_type: str = "build") -> dict:
@@ -47,8 +53,8 @@ def test_the_permalink_freezes_relative_time_windows(alice: Client) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
     page = alice.get("/t/acme/jobs/?createdAfter=PT1H&createdBefore=2099-01-01&type=build")
     after = datetime.now(UTC)
-    (permalink,) = _attr(page.content, r'class="permalink" href="([^"]+)"')
-    assert _attr(page.content, r'data-copy="([^"]+)"')[0] == permalink
+    (permalink,) = _permalinks(page.content)
+    assert _copies(page.content)[0] == permalink
     params = parse_qs(urlsplit(permalink).query)
     frozen = datetime.fromisoformat(params["createdAfter"][0].replace("Z", "+00:00"))
     assert before - timedelta(hours=1, seconds=1) <= frozen <= after - timedelta(hours=1)
@@ -60,7 +66,7 @@ def test_the_permalink_freezes_relative_time_windows(alice: Client) -> None:
 def test_copy_summary_is_one_line_in_text_and_markdown(sim, alice: Client) -> None:
     job = _upstream_job(sim, "failed")
     page = alice.get(f"/t/acme/jobs/build/{quote(job['job']['id'], safe='')}/")
-    copies = _attr(page.content, r'data-copy="([^"]*)"')
+    copies = _copies(page.content)
     permalink, text, markdown = copies[:3]
     assert permalink == f"http://testserver/t/acme/jobs/build/{quote(job['job']['id'], safe='$')}/"
     assert "\n" not in text and "\n" not in markdown
@@ -75,7 +81,7 @@ def test_copy_summary_is_one_line_in_text_and_markdown(sim, alice: Client) -> No
 
 def test_the_markdown_summary_cannot_inject_markup(alice: Client) -> None:
     page = alice.get(f"/t/acme/jobs/{XSS_JOB[0]}/{quote(XSS_JOB[1], safe='')}/")
-    markdown = _attr(page.content, r'data-copy="([^"]*)"')[2]
+    markdown = _copies(page.content)[2]
     outside_code = re.sub(r"`[^`]*`", "", markdown)  # code spans show their text literally
     assert "<" not in outside_code.replace("\\<", "")
     assert "\\<script\\>alert\\(1\\)" in outside_code
@@ -88,10 +94,16 @@ def test_a_chat_preview_gets_a_title_from_the_url_alone_and_no_upstream_call(sim
     assert bounce.status_code == 302
     landing = bot.get(bounce["Location"])
     assert landing.status_code == 200
-    titles = _attr(landing.content, r'<meta (?:property="og:title"|name="twitter:title") content="([^"]*)"')
+    titles = [
+        meta["content"]
+        for meta in elements(landing.content, "meta")
+        if meta.get("property") == "og:title" or meta.get("name") == "twitter:title"
+    ]
     assert titles == ["deploy job 6ccc8843… · acme"] * 2
     list_preview = bot.get(bot.get("/t/acme/jobs/?state=failed")["Location"])
-    assert _attr(list_preview.content, r'property="og:title" content="([^"]*)"') == ["jobs · acme"]
+    assert [m["content"] for m in elements(list_preview.content, "meta") if m.get("property") == "og:title"] == [
+        "jobs · acme"
+    ]
     assert sum(sim.count(endpoint, "acme") for endpoint in ("list", "get", "events", "tokens")) == 0
 
 
@@ -113,7 +125,9 @@ def test_embed_mode_drops_navigation_and_keeps_the_flag_on_every_link(alice: Cli
     assert 'class="site-header"' not in body
     assert '<body class="embed' in body
     assert 'src="/static/js/embed.js"' in body
-    assert '<input type="hidden" name="embed" value="1">' in body
+    assert [(i["type"], i["value"]) for i in elements(page.content, "input") if i.get("name") == "embed"] == [
+        ("hidden", "1")
+    ]
     internal = [h for h in _attr(page.content, r'href="(/t/[^"]*)"')]
     assert internal and all("embed=1" in h for h in internal), [h for h in internal if "embed=1" not in h]
     detail = alice.get(f"/t/acme/jobs/{XSS_JOB[0]}/{quote(XSS_JOB[1], safe='')}/?embed=1")
@@ -171,7 +185,7 @@ def _create(client: Client, **form: str) -> str:
     answer = client.post("/t/acme/links/", {"lifetime": "1 day", **form})
     assert answer.status_code == 302, answer.content
     shown = client.get(answer["Location"])
-    (url,) = _attr(shown.content, r'id="signed-url" class="wide" readonly value="([^"]+)"')
+    (url,) = [field["value"] for field in elements(shown.content, "input") if field.get("id") == "signed-url"]
     return urlsplit(url).path
 
 
@@ -180,17 +194,15 @@ def test_a_signed_list_link_shows_its_filter_without_a_login(sim, alice: Client)
     anonymous = Client()
     page = anonymous.get(path)
     assert page.status_code == 200
-    ids = _attr(page.content, r'data-job-id="([^"]+)" data-job-type="([^"]+)" data-state="([^"]+)"')
-    rows = re.findall(r'data-job-type="([^"]+)" data-state="([^"]+)"', page.content.decode())
-    assert ids and all(r == ("build", "completed") for r in rows[1:])  # [0] is the table's own
+    rows = [(row["data-job-type"], row["data-state"]) for row in elements(page.content, "tr", "job-row")]
+    assert rows and all(r == ("build", "completed") for r in rows)
     # Other filters are not reachable through it: the link's filter is fixed.
-    assert anonymous.get(path + "?type=deploy&state=failed").content == page.content or rows == re.findall(
-        r'data-job-type="([^"]+)" data-state="([^"]+)"', anonymous.get(path + "?type=deploy").content.decode()
-    )
+    other = anonymous.get(path + "?type=deploy&state=failed").content
+    assert [(row["data-job-type"], row["data-state"]) for row in elements(other, "tr", "job-row")] == rows
     body = page.content.decode()
     assert 'class="site-header"' not in body and "<form" not in body
     assert 'href="/t/' not in body  # no way to other pages
-    assert "token=" in _attr(page.content, r'data-ws="([^"]+)"')[0]
+    assert "token=" in elements(page.content, "table")[0]["data-ws"]
 
 
 def test_a_signed_job_link_shows_that_job_only(sim, alice: Client) -> None:
@@ -279,3 +291,23 @@ def test_the_embed_link_command_refuses_a_lifetime_out_of_range(acme: Tenant, ho
     with pytest.raises(CommandError, match="a link lives between"):
         call_command("embed_link", "acme", "--query", "type=build", "--hours", hours, stdout=StringIO())
     assert not EmbedLink.objects.exists()
+
+
+def test_a_signed_links_permalink_is_the_link_itself(sim, alice: Client) -> None:
+    for form in (
+        {"scope": "list", "query": "type=build"},
+        {"scope": "job", "job_type": XSS_JOB[0], "job_id": XSS_JOB[1]},
+    ):
+        path = _create(alice, **form)
+        (permalink,) = _permalinks(Client().get(path).content)
+        assert permalink == f"http://testserver{path}", form
+
+
+def test_the_embed_link_form_offers_the_lifetimes_a_link_may_have(alice: Client) -> None:
+    options = inside(alice.get("/t/acme/jobs/").content, "link-lifetime-list", "option")
+    assert [option.text for option in options] == [label for label, _ in LIFETIMES]
+    assert [option.text for option in options if "selected" in option.attrs] == [DEFAULT_LIFETIME]
+    for label, lifetime in LIFETIMES:  # and each one makes a link that lives that long
+        alice.post("/t/acme/links/", {"lifetime": label, "scope": "list"})
+        link = EmbedLink.objects.order_by("-pk").first()
+        assert abs(link.expires_at - link.created - lifetime) < timedelta(seconds=5), label

@@ -23,7 +23,7 @@ import redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.fixtures.live import eventually, is_connected
-from tests.fixtures.simulator import ROOT, stop_process
+from tests.fixtures.processes import ROOT, free_port, stop_process
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 pytestmark = [
@@ -62,12 +62,6 @@ class Daphne:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_listening(server: Daphne) -> None:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -100,7 +94,7 @@ def deployment(sim: Any, tmp_path: Path) -> Iterator[tuple[list[Daphne], str]]:
     cookie = f"sessionid={done.stdout.decode().split()[-1]}"
     servers = []
     for index in range(2):
-        port, log = _free_port(), tmp_path / f"daphne-{index}.log"
+        port, log = free_port(), tmp_path / f"daphne-{index}.log"
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "jobsdash.asgi:application"]
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
         servers.append(Daphne(port, process, log))

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.fixtures.site import PASSWORD
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
-from jobsdash.ops import readiness
 from jobsdash.ops.logs import LineFormatter, RequestIdFilter, request_id
 from jobsdash.tenants.models import Tenant
-from jobsdash.waylay import client as waylay_client
-from tests.conftest import PASSWORD
+from tests.fixtures.site import PASSWORD
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 CACHE = "django.core.cache.backends.redis.RedisCache"
@@ -51,8 +49,8 @@ def test_readyz_names_an_unreachable_cache_with_its_error_class_only() -> None:
 
 
 @pytest.mark.django_db
-def test_readyz_gives_up_on_a_cache_that_never_answers(monkeypatch) -> None:
-    monkeypatch.setattr(readiness, "CHECK_TIMEOUT", 0.3)
+def test_readyz_gives_up_on_a_cache_that_never_answers(settings) -> None:
+    settings.READY_CHECK_TIMEOUT = 0.3
     # A port that accepts connections (the kernel's backlog) and never says a word.
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
@@ -197,9 +195,9 @@ def _secrets_of(tenant: Tenant) -> list[str]:
 
 @pytest.mark.django_db
 def test_no_credential_reaches_a_log_line(
-    sim, acme: Tenant, acme_token: Tenant, make_user: Callable[..., User], caplog, monkeypatch
+    sim, acme: Tenant, acme_token: Tenant, make_user: Callable[..., User], caplog, monkeypatch, settings
 ) -> None:
-    monkeypatch.setattr(waylay_client, "RETRY_DELAYS", (0.01, 0.01))
+    settings.UPSTREAM_RETRY_DELAYS = (0.01, 0.01)
     make_user("alice", acme, acme_token)
     caplog.set_level(logging.DEBUG)
     # Lines written as the code wrote them, before the console handler's redaction filter masks

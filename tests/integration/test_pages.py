@@ -3,40 +3,47 @@
 from __future__ import annotations
 
 import html as html_lib
+import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
+from jobsdash.jobs.display import SHORT_ID_KEEP, SHORT_ID_MAX
+from jobsdash.jobs.family import CHILD_TYPES
 from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS, XSS_JOB
-from jobsdash.tenants.models import Tenant
+from jobsdash.waylay.queries import FINISHED_STATES, JOB_EVENTS
+from tests.fixtures.pages import Element, element_by_id, elements
 
 pytestmark = pytest.mark.django_db
 
-ROW = re.compile(
-    r'<tr class="job-row" data-job-id="([^"]+)" data-job-type="([^"]+)" data-state="([^"]+)"\s+'
-    r'data-created="([^"]*)"'
-)
-
 
 def rows(page: bytes) -> list[tuple[str, str, str, str]]:
-    return [tuple(html_lib.unescape(g) for g in m) for m in ROW.findall(page.decode())]
+    """(id, type, state, created) of each row of the job table."""
+    return [
+        (row["data-job-id"], row["data-job-type"], row["data-state"], row["data-created"])
+        for row in elements(page, "tr", "job-row")
+    ]
+
+
+def _field(page: bytes, name: str) -> Element:
+    (field,) = [e for e in elements(page, "input") if e.get("name") == name]
+    return field
+
+
+def _checked(page: bytes, name: str, value: str) -> bool:
+    """Whether the filter form's checkbox `name`=`value` is checked."""
+    inputs = elements(page, "input")
+    return any(e.get("name") == name and e.get("value") == value and "checked" in e.attrs for e in inputs)
 
 
 def upstream_ids(sim, params: list[tuple[str, str]], tenant: str = "acme") -> list[str]:
     answer = httpx.get(f"{sim.url}/registry/v2/jobs/", params=params, auth=(f"{tenant}-key", f"{tenant}-secret"))
     answer.raise_for_status()
     return [job["id"] for job in answer.json()["jobs"]]
-
-
-@pytest.fixture
-def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
 
 
 @pytest.mark.parametrize(
@@ -62,12 +69,11 @@ def test_every_filter_round_trips_from_url_to_upstream_and_back(sim, alice: Clie
     # The page shows exactly what the upstream answers for the same query...
     assert [r[0] for r in shown] == upstream_ids(sim, params)
     # ...and the form shows the filter, under the upstream's own names, ready to submit again.
-    html = page.content.decode()
     for name, value in params:
         if name in ("type", "state", "functionType"):
-            assert re.search(rf'name="{name}" value="{value}"[^>]*checked', html), (name, value)
+            assert _checked(page.content, name, value), (name, value)
         else:
-            assert f'name="{name}" value="{value}"' in html
+            assert _field(page.content, name)["value"] == value
     for name, column in (("type", 1), ("state", 2)):
         wanted = {value for key, value in params if key == name}
         if wanted:
@@ -87,8 +93,8 @@ def test_an_invalid_filter_is_a_400_page_naming_it_and_nothing_goes_upstream(sim
     html = page.content.decode()
     assert "The filter <strong>createdAfter</strong> is not valid" in html
     assert 'class="filter filter-createdAfter invalid"' in html
-    assert 'name="createdAfter" value="yesterday"' in html  # what the user typed is kept
-    assert re.search(r'name="type" value="build"[^>]*checked', html)
+    assert _field(page.content, "createdAfter")["value"] == "yesterday"  # what the user typed is kept
+    assert _checked(page.content, "type", "build")
     assert sim.count("list", "acme") == 0
 
 
@@ -194,3 +200,28 @@ def test_the_row_partial_renders_alone(alice: Client) -> None:
     part = alice.get(f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1]}/row/")
     assert part.status_code == 200
     assert rows(part.content)[0][:2] == (XSS_JOB[1], XSS_JOB[0])
+
+
+def test_the_row_answers_for_the_pages_filter_not_in_this_filter_or_a_bad_filter(sim, alice: Client) -> None:
+    failed = upstream_ids(sim, [("state", "failed"), ("type", "build")])[0]
+    job = httpx.get(
+        f"{sim.url}/registry/v2/jobs/build/{failed.replace('$', '%24')}", auth=("acme-key", "acme-secret")
+    ).json()["job"]
+    other_function_type = next(t for t in ("plugs", "webscripts", "kfserving") if t != job["function"]["functionType"])
+    url = f"/t/acme/jobs/build/{failed.replace('$', '%24')}/row/"
+    assert rows(alice.get(f"{url}?type=build&state=failed&createdAfter=P30D").content)[0][0] == failed
+    for outside in ("state=completed", "type=deploy", f"functionType={other_function_type}", "createdAfter=PT1M"):
+        assert alice.get(f"{url}?{outside}").status_code == 204, outside  # not in this filter
+        assert alice.get(f"{url}?{outside}").content == b""
+    bad = alice.get(f"{url}?state=bogus")
+    assert bad.status_code == 400 and "state:" in bad.content.decode()
+
+
+def test_the_pages_carry_the_rules_their_scripts_share_with_the_server_as_data(alice: Client) -> None:
+    for url in ("/t/acme/jobs/", f"/t/acme/jobs/{XSS_JOB[0]}/{XSS_JOB[1]}/"):
+        assert json.loads(element_by_id(alice.get(url).content, "job-rules").text) == {
+            "jobEvents": list(JOB_EVENTS),
+            "finishedStates": list(FINISHED_STATES),
+            "shortId": {"max": SHORT_ID_MAX, "keep": SHORT_ID_KEEP},
+            "familyChildTypes": list(CHILD_TYPES),
+        }

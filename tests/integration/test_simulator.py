@@ -19,7 +19,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.fixtures.simulator import Simulator, start_simulator, stop_process
+from tests.fixtures.processes import ROOT, stop_process
+from tests.fixtures.simulator import Simulator, start_simulator
 
 JOBS = "/registry/v2/jobs"
 
@@ -544,7 +545,7 @@ def test_reset_restores_the_seeded_state(sim: Simulator) -> None:
 
 # --- every document against the spec ------------------------------------------------------------
 
-SPEC = Path(__file__).resolve().parents[2] / "jobsdash" / "waylay" / "spec" / "registry-jobs.openapi.yaml"
+SPEC = ROOT / "jobsdash" / "waylay" / "spec" / "registry-jobs.openapi.yaml"
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _EVENT_SCHEMAS = {
     "active": "ActiveEventSSE",

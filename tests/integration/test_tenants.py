@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 
 from jobsdash.tenants.models import Tenant
-from tests.conftest import PASSWORD
+from tests.fixtures.site import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

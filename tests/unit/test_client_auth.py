@@ -11,9 +11,11 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import auth, client
@@ -66,13 +68,14 @@ class Upstream:
 
 
 @pytest.fixture
-async def upstream(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Upstream]:
+async def upstream(settings: Any) -> AsyncIterator[Upstream]:
     fake = Upstream()
-    monkeypatch.setattr(client, "RETRY_DELAYS", (0.0, 0.0))
-    monkeypatch.setattr(client, "_new_client", lambda _: httpx.AsyncClient(transport=httpx.MockTransport(fake)))
+    settings.UPSTREAM_RETRY_DELAYS = (0.0, 0.0)
     auth.forget_all_tokens()
-    yield fake
-    await client.aclose_clients()
+    with respx.mock as router:
+        router.route().mock(side_effect=fake)
+        yield fake
+        await client.aclose_clients()
     auth.forget_all_tokens()
 
 

@@ -1,15 +1,21 @@
-"""list_jobs / get_job against scripted answers (httpx.MockTransport) for the faults and shapes the
-simulator does not produce: odd statuses, 400 bodies, wrong shapes, path encoding, the hook.
-The real-socket cases are in tests/integration/test_client.py."""
+"""list_jobs / get_job against scripted answers (respx) for the faults and shapes the simulator does
+not produce: odd statuses, 400 bodies, wrong shapes, path encoding, the hook; and against a plain
+HTTP server on a real socket, the connections each event loop keeps. The simulator-driven cases
+are in tests/integration/test_client.py."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import gc
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import auth, client
@@ -22,30 +28,34 @@ JOBS = {"jobs": [], "limit": 10}
 JOB = {"job": {"type": "build", "id": "x"}, "_links": {}}
 
 
-def make_tenant(auth_mode: str = "basic") -> Tenant:
-    tenant = Tenant(slug="acme", name="Acme", gateway_url="http://gw.test/", api_key="k", auth_mode=auth_mode)
+def make_tenant(auth_mode: str = "basic", gateway_url: str = "http://gw.test/") -> Tenant:
+    tenant = Tenant(slug="acme", name="Acme", gateway_url=gateway_url, api_key="k", auth_mode=auth_mode)
     tenant.set_api_secret("s3cret")
     return tenant
 
 
 @pytest.fixture
-async def upstream(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[[Handler], list[httpx.Request]]]:
+async def upstream(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> AsyncIterator[Callable[[Handler], list[httpx.Request]]]:
     """Route the client's requests to a handler; returns the list of requests it received."""
-    monkeypatch.setattr(client, "RETRY_DELAYS", (0.0, 0.0))
+    settings.UPSTREAM_RETRY_DELAYS = (0.0, 0.0)
     auth.forget_all_tokens()
+    with respx.mock as router:
+        route = router.route()
 
-    def install(handler: Handler) -> list[httpx.Request]:
-        seen: list[httpx.Request] = []
+        def install(handler: Handler) -> list[httpx.Request]:
+            seen: list[httpx.Request] = []
 
-        def record(request: httpx.Request) -> httpx.Response:
-            seen.append(request)
-            return handler(request)
+            def record(request: httpx.Request) -> httpx.Response:
+                seen.append(request)
+                return handler(request)
 
-        monkeypatch.setattr(client, "_new_client", lambda _: httpx.AsyncClient(transport=httpx.MockTransport(record)))
-        return seen
+            route.side_effect = record
+            return seen
 
-    yield install
-    await client.aclose_clients()
+        yield install
+        await client.aclose_clients()
     auth.forget_all_tokens()
 
 
@@ -204,30 +214,70 @@ async def test_a_failing_observe_hook_does_not_fail_the_request(upstream, monkey
     assert await client.list_jobs(make_tenant(), ListQuery()) == JOBS
 
 
-async def test_it_keeps_one_client_per_event_loop(upstream) -> None:
-    upstream(lambda _: httpx.Response(200, json=JOBS))
+class _Registry(ThreadingHTTPServer):
+    """A registry answering every GET with an empty job list over keep-alive HTTP/1.1, counting the
+    TCP connections it accepts."""
 
-    await client.list_jobs(make_tenant(), ListQuery())
-    first = client._loop_clients()
-    await client.list_jobs(make_tenant(), ListQuery())
-    assert client._loop_clients() is first
+    connections = 0
+
+    def get_request(self) -> Any:
+        self.connections += 1
+        return super().get_request()
+
+
+class _EmptyList(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = b'{"jobs": [], "limit": 10}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def registry() -> Iterator[_Registry]:
+    server = _Registry(("127.0.0.1", 0), _EmptyList)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _tenant_of(registry: _Registry) -> Tenant:
+    return make_tenant(gateway_url=f"http://127.0.0.1:{registry.server_address[1]}")
+
+
+async def test_an_event_loop_keeps_its_connections_until_its_clients_are_closed(registry: _Registry) -> None:
+    tenant = _tenant_of(registry)
+
+    await client.list_jobs(tenant, ListQuery())
+    await client.list_jobs(tenant, ListQuery())
+    assert registry.connections == 1  # the second request reused the loop's pooled connection
     await client.aclose_clients()
-    assert first.api.is_closed and client._loop_clients() is not first
+    await client.list_jobs(tenant, ListQuery())
+    assert registry.connections == 2  # closed with the clients: new clients, a new connection
+    await client.aclose_clients()
 
 
-def test_each_event_loop_gets_its_own_client_and_closed_loops_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_event_loop_gets_its_own_clients_and_a_closed_loop_is_let_go(registry: _Registry) -> None:
     # asyncio.run per call is what async_to_sync does in a thread with no outer loop.
-    transport = httpx.MockTransport(lambda _: httpx.Response(200, json=JOBS))
-    monkeypatch.setattr(client, "_new_client", lambda _: httpx.AsyncClient(transport=transport))
-    used: list[tuple[asyncio.AbstractEventLoop, object]] = []
+    tenant = _tenant_of(registry)
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
 
     async def call() -> None:
-        await client.list_jobs(make_tenant(), ListQuery())
-        used.append((asyncio.get_running_loop(), client._loop_clients()))
+        await client.list_jobs(tenant, ListQuery())
+        loops.append(weakref.ref(asyncio.get_running_loop()))
 
     asyncio.run(call())
-    asyncio.run(call())
-    (first_loop, first), (second_loop, second) = used
-    assert first is not second
-    assert first_loop not in client._clients  # dropped when the second loop made its clients
-    client._clients.pop(second_loop, None)
+    asyncio.run(call())  # a connection of the first loop would fail here: its loop is closed
+    assert registry.connections == 2
+    gc.collect()
+    assert loops[0]() is None  # nothing holds the first loop once the second made its clients
+    asyncio.run(client.aclose_clients())  # and the second's are dropped by the next loop's call

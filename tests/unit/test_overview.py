@@ -37,7 +37,7 @@ JOBS = [
 
 
 def test_counts_follow_the_jobs() -> None:
-    rows = [job_row("acme", job) for job in JOBS]
+    rows = [job_row(job) for job in JOBS]
     view = overview(rows, ListQuery(created_after="PT1H"), now=NOW)
     assert view.total == 4 and view.failed == 1
     assert view.by_state == [("completed", 1), ("failed", 1), ("active", 1), ("waiting", 1)]
@@ -45,7 +45,7 @@ def test_counts_follow_the_jobs() -> None:
 
 
 def test_bars_span_created_to_finished_in_the_window() -> None:
-    rows = [job_row("acme", job) for job in JOBS]
+    rows = [job_row(job) for job in JOBS]
     view = overview(rows, ListQuery(created_after="PT1H"), now=NOW)
     assert (view.start, view.end) == (NOW - timedelta(hours=1), NOW)
     geometry = {bar.row.id: (bar.x, bar.width, bar.y, bar.running) for bar in view.bars}
@@ -57,14 +57,14 @@ def test_bars_span_created_to_finished_in_the_window() -> None:
 
 
 def test_without_a_window_the_oldest_job_starts_it() -> None:
-    rows = [job_row("acme", job) for job in JOBS]
+    rows = [job_row(job) for job in JOBS]
     view = overview(rows, ListQuery(), now=NOW)
     assert view.start == NOW - timedelta(minutes=54)
     assert view.bars[0].x == 0.0
 
 
 def test_a_window_ending_in_the_past_stretches_to_show_late_finishes() -> None:
-    rows = [job_row("acme", JOBS[0])]  # created 11:06 inside 11:00..11:10, finished 11:12
+    rows = [job_row(JOBS[0])]  # created 11:06 inside 11:00..11:10, finished 11:12
     view = overview(rows, ListQuery(created_after="PT1H", created_before="PT50M"), now=NOW)
     assert view.end == NOW - timedelta(minutes=48)
     assert (view.bars[0].x, view.bars[0].width) == (500.0, 500.0)  # 6 of 12 minutes, then 6 more

@@ -95,6 +95,20 @@ def test_ages_resolve_against_now() -> None:
     assert format_timestamp(resolve_timestamp("2024-05-01T14:00:00+02:00")) == "2024-05-01T12:00:00Z"
 
 
+def test_a_job_matches_a_filter_by_type_function_type_state_and_window() -> None:
+    query = parse_list_query({"type": ["build", "deploy"], "state": ["failed"], "functionType": ["plugs"]})
+    assert query.matches("build", "plugs", "failed")
+    assert not query.matches("verify", "plugs", "failed")
+    assert not query.matches("build", "webscripts", "failed")
+    assert not query.matches("build", "plugs", "completed")
+    assert ListQuery().matches("anything", None, "unknown")
+    window = ListQuery(created_after="PT1H", created_before="PT10M")
+    assert window.matches("build", None, "active", datetime(2024, 5, 1, 11, 30, tzinfo=UTC), now=NOW)
+    assert not window.matches("build", None, "active", datetime(2024, 5, 1, 10, 30, tzinfo=UTC), now=NOW)
+    assert not window.matches("build", None, "active", datetime(2024, 5, 1, 11, 55, tzinfo=UTC), now=NOW)
+    assert window.matches("build", None, "active")  # no creation time (an event): the window is not checked
+
+
 def test_job_type_and_id() -> None:
     assert validate_job_type("cleanup") == "cleanup"
     with pytest.raises(InvalidQuery, match="type"):

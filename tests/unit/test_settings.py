@@ -6,19 +6,19 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from jobsdash import settings as s
+from tests.fixtures.processes import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'cache': s.CACHES['default']['BACKEND'], "
     "'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, "
-    "'frames': s.FRAME_ANCESTORS, 'ttl': s.CACHE_TTL_LIST}))"
+    "'frames': s.FRAME_ANCESTORS, 'ttl': s.CACHE_TTL_LIST, 'retries': s.UPSTREAM_RETRY_DELAYS, "
+    "'streams': s.UPSTREAM_MAX_STREAMS, 'ready': s.READY_CHECK_TIMEOUT}))"
 )
 _OURS = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "JOBSDASH_")
 
@@ -52,6 +52,17 @@ def test_it_uses_postgres_and_redis_when_given() -> None:
     assert got["layer"] == "channels_redis.core.RedisChannelLayer"
 
 
+def test_the_upstream_and_readiness_tunables_come_from_the_environment() -> None:
+    assert _settings()["retries"] == [0.2, 0.5]
+    got = _settings(
+        JOBSDASH_UPSTREAM_RETRY_DELAYS="1 2.5,4",
+        JOBSDASH_UPSTREAM_MAX_STREAMS="7",
+        JOBSDASH_READY_CHECK_TIMEOUT="0.5",
+    )
+    assert (got["retries"], got["streams"], got["ready"]) == ([1.0, 2.5, 4.0], 7, 0.5)
+    assert _settings(JOBSDASH_UPSTREAM_RETRY_DELAYS="")["retries"] == []  # no retry
+
+
 def test_it_reads_lists_with_commas_or_spaces() -> None:
     got = _settings(
         DJANGO_ALLOWED_HOSTS="a.example, b.example  c.example",
@@ -74,6 +85,11 @@ def test_it_reads_lists_with_commas_or_spaces() -> None:
         ({"JOBSDASH_CACHE_TTL_LIST": "five"}, "JOBSDASH_CACHE_TTL_LIST"),
         ({"JOBSDASH_FRAME_ANCESTORS": "portal.example"}, "JOBSDASH_FRAME_ANCESTORS"),
         ({"JOBSDASH_CSRF_TRUSTED_ORIGINS": "https://a.example/path"}, "JOBSDASH_CSRF_TRUSTED_ORIGINS"),
+        ({"JOBSDASH_UPSTREAM_REQUEST_TIMEOUT": "0"}, "JOBSDASH_UPSTREAM_REQUEST_TIMEOUT"),
+        ({"JOBSDASH_UPSTREAM_RETRY_DELAYS": "0.2 soon"}, "JOBSDASH_UPSTREAM_RETRY_DELAYS"),
+        ({"JOBSDASH_UPSTREAM_MAX_STREAMS": "0"}, "JOBSDASH_UPSTREAM_MAX_STREAMS"),
+        ({"JOBSDASH_READY_CHECK_TIMEOUT": "inf"}, "JOBSDASH_READY_CHECK_TIMEOUT"),
+        ({"JOBSDASH_BENCH_VIEWS": "maybe"}, "JOBSDASH_BENCH_VIEWS"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_naming_it(env: dict[str, str], named: str) -> None:
@@ -91,6 +107,15 @@ def test_env_helpers_parse_and_refuse(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.env_bool("X_UNSET", True) is True
     with pytest.raises(ImproperlyConfigured, match="X_INT"):
         s.env_int("X_INT", 1)
+    monkeypatch.setenv("X_FLOAT", " 0.25 ")
+    monkeypatch.setenv("X_FLOATS", "0.2, 0.5 1")
+    monkeypatch.setenv("X_NONE", "")
+    assert s.env_float("X_FLOAT", 1.0) == 0.25
+    with pytest.raises(ImproperlyConfigured, match="X_FLOAT"):
+        s.env_float("X_FLOAT", 1.0, minimum=1.0)
+    assert s.env_floats("X_FLOATS", ()) == (0.2, 0.5, 1.0)
+    assert s.env_floats("X_NONE", (1.0,)) == ()  # set but empty: none
+    assert s.env_floats("X_UNSET", (1.0,)) == (1.0,)
     assert s.env_url("X_URL", schemes=("redis",)) == "redis://h:1/0"
     with pytest.raises(ImproperlyConfigured, match="X_URL"):
         s.env_url("X_URL", schemes=("https",))

@@ -1,12 +1,43 @@
-"""Filters for showing times and durations of jobs."""
+"""Job URLs for whoever is looking, the job rules the page's scripts read, and filters for
+showing times and durations of jobs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django import template
+from django.utils.html import json_script
+from django.utils.safestring import SafeString
+
+from jobsdash.jobs.display import SHORT_ID_KEEP, SHORT_ID_MAX
+from jobsdash.jobs.family import CHILD_TYPES
+from jobsdash.waylay.queries import FINISHED_STATES, JOB_EVENTS
 
 register = template.Library()
+
+
+@register.simple_tag
+def job_rules() -> SafeString:
+    """`{% job_rules %}`: the rules the pages' scripts share with the server, as data
+    (`<script id="job-rules" type="application/json">`, read by static/js/rules.js): the events
+    that move a job, the states a job ends in, how a job id is shortened, and the types of the
+    children a family tree shows."""
+    rules = {
+        "jobEvents": list(JOB_EVENTS),
+        "finishedStates": list(FINISHED_STATES),
+        "shortId": {"max": SHORT_ID_MAX, "keep": SHORT_ID_KEEP},
+        "familyChildTypes": list(CHILD_TYPES),
+    }
+    return json_script(rules, "job-rules")
+
+
+@register.simple_tag(takes_context=True)
+def job_url(context: dict[str, Any], job_type: str, job_id: str) -> str:
+    """`{% job_url row.type row.id as url %}`: the job's page for the context's `viewer`, "" when
+    they cannot open it from here (then show the job unlinked)."""
+    viewer = context.get("viewer")
+    return viewer.job_url(job_type, job_id) if viewer is not None else ""
 
 
 @register.filter

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from django import template
 from django.urls import Resolver404, resolve
 
+from jobsdash.jobs.display import short_id
 from jobsdash.waylay.queries import JOB_TYPES
 
 register = template.Library()
@@ -25,9 +26,7 @@ def link_preview_title(next_url: str) -> str:
         return "jobsdash"
     slug = match.kwargs.get("slug", "")
     if match.view_name == "jobs:detail" and match.kwargs.get("job_type") in JOB_TYPES:
-        job_id = unquote(match.kwargs["job_id"])
-        short = job_id if len(job_id) <= 12 else f"{job_id[:8]}…"
-        return f"{match.kwargs['job_type']} job {short} · {slug}"
+        return f"{match.kwargs['job_type']} job {short_id(unquote(match.kwargs['job_id']))} · {slug}"
     if match.view_name == "jobs:list":
         return f"jobs · {slug}"
     return "jobsdash"

@@ -7,7 +7,6 @@ in, and stops both children on Ctrl-C (SIGINT) or SIGTERM. Run `migrate` first.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import select
@@ -28,8 +27,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from jobsdash.tenants.models import AuthMode, Membership, Tenant
-
-logger = logging.getLogger(__name__)
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-jobs-dashboard"

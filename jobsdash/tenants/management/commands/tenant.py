@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,8 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from jobsdash.tenants.models import AuthMode, Membership, Tenant
-
-logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""What an upstream failure means to a person: one table for the pages and the API."""
+"""What an error of the waylay client (or of a tenant's stored secret) means to a person: its
+status, its words and when to retry. One table for the pages and the API."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Failure:
+class ErrorMeaning:
     status: int
     title: str
     message: str
@@ -20,18 +21,18 @@ class Failure:
     retry_after: int | None = None
 
 
-def failure_of(exc: Exception) -> Failure | None:
+def meaning_of(exc: Exception) -> ErrorMeaning | None:
     """The status and words for an error of the waylay client (or the tenant's secret); None for
     anything else, which is not ours to explain."""
     if isinstance(exc, InvalidQuery):
-        return Failure(400, "Invalid parameter", exc.message, parameter=exc.parameter)
+        return ErrorMeaning(400, "Invalid parameter", exc.message, parameter=exc.parameter)
     if isinstance(exc, NotFound):
-        return Failure(404, "Not found", "No such job")
+        return ErrorMeaning(404, "Not found", "No such job")
     if isinstance(exc, CredentialsRejected | SecretUnreadable):
         message = "Ask an administrator to check the tenant's API key and secret."
-        return Failure(502, "Waylay rejected this tenant's credentials", message)
+        return ErrorMeaning(502, "Waylay rejected this tenant's credentials", message)
     if isinstance(exc, UpstreamUnavailable | BadResponse):
         logger.warning("upstream failed: %s", exc)
         message = "The registry did not answer properly. Retry in a moment."
-        return Failure(503, "Waylay is unreachable", message, retry_after=5)
+        return ErrorMeaning(503, "Waylay is unreachable", message, retry_after=5)
     return None

@@ -1,16 +1,13 @@
-"""`manage.py bench pages|fanout|soak`: the benchmark (the measuring lives in jobsdash/bench/)."""
+"""`manage.py bench pages|fanout|soak`: the benchmark (the measuring lives in the app's modules)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-logger = logging.getLogger(__name__)
 
 _HELP = """\
 Benchmark jobsdash on ONE daphne process against the Waylay simulator, everything on 127.0.0.1

@@ -1,0 +1,158 @@
+"""The job pages, rendered for whoever is looking: the list, its overview and rows, a job, its log.
+
+Each page takes the request and its `Viewer` (jobsdash.jobs.viewers), resolved by the route that
+serves it: `jobsdash.jobs.views` for members (`/t/<slug>/jobs/…`), `jobsdash.links.views` for the
+visitors of a signed link (`/e/<token>/…`). The viewer decides the links, the scope and the chrome;
+nothing here asks how the page was reached. What the upstream did (or a bad parameter) becomes a
+readable page with the right status (`shown_to_viewers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from jobsdash.jobs import cache, display
+from jobsdash.jobs.error_meanings import ErrorMeaning, meaning_of
+from jobsdash.jobs.family import family_of
+from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
+from jobsdash.jobs.overview import overview
+from jobsdash.jobs.viewers import Viewer
+from jobsdash.tenants.crypto import SecretUnreadable
+from jobsdash.waylay.errors import InvalidQuery, WaylayError
+from jobsdash.waylay.queries import ListQuery
+
+Page = Callable[..., HttpResponse]
+
+
+def shown_to_viewers(page: Page) -> Page:
+    """A page of a viewer (`page(request, viewer, ...)`): what the upstream did becomes a readable
+    page with the right status, in the viewer's chrome."""
+
+    @wraps(page)
+    def wrapper(request: HttpRequest, viewer: Viewer, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return page(request, viewer, *args, **kwargs)
+        except (WaylayError, SecretUnreadable) as exc:
+            meaning = meaning_of(exc)
+            if meaning is None:
+                raise
+            if meaning.status == 404:
+                raise Http404(meaning.message) from None
+            return _error_page(request, viewer, meaning)
+
+    return wrapper
+
+
+def _error_page(request: HttpRequest, viewer: Viewer, meaning: ErrorMeaning) -> HttpResponse:
+    message = f"{meaning.parameter}: {meaning.message}" if meaning.parameter else meaning.message
+    context = {
+        "title": meaning.title,
+        "message": message,
+        "retry": meaning.retry_after is not None,
+        "status": meaning.status,
+        "viewer": viewer,
+        "tenant": viewer.tenant,
+    }
+    response = render(request, "jobs/upstream_error.html", context, status=meaning.status)
+    if meaning.retry_after is not None:
+        response["Retry-After"] = str(meaning.retry_after)
+    return response
+
+
+@shown_to_viewers
+def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+    viewer.check_page_params(request.GET)
+    context: dict[str, Any] = {
+        "viewer": viewer,
+        "tenant": viewer.tenant,
+        "form": JobFilterForm(request.GET),
+        "presets": TIME_PRESETS,
+        "rows": [],
+    }
+    try:
+        query = viewer.list_query(request.GET)
+    except InvalidQuery as exc:
+        return render(request, "jobs/list.html", {**context, "error": exc}, status=400)
+    cached = cache.list_jobs(viewer.tenant, query)
+    rows = display.job_rows(cached.document)
+    return render(
+        request,
+        "jobs/list.html",
+        {
+            **context,
+            "query": query,
+            "rows": rows,
+            "cached": cached,
+            "overview": overview(rows, query),
+            "overview_url": viewer.overview_url(query),
+            "permalink": request.build_absolute_uri(viewer.list_permalink(display.frozen_query(query))),
+            "preset_links": [(label, viewer.list_url(query, createdAfter=spec)) for label, spec in TIME_PRESETS],
+            "ws_url": viewer.ws_url(),
+            "row_url": viewer.row_url_template(query),
+        },
+    )
+
+
+@shown_to_viewers
+def list_overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+    """The overview above a list (counts and timeline of the jobs the upstream lists for its filter,
+    the page's parameters for a member), alone: live updates replace the page's with it."""
+    query = viewer.list_query(request.GET)
+    rows = display.job_rows(cache.list_jobs(viewer.tenant, query).document)
+    context = {
+        "viewer": viewer,
+        "query": query,
+        "overview": overview(rows, query),
+        "overview_url": viewer.overview_url(query),
+    }
+    return render(request, "jobs/partials/overview.html", context)
+
+
+@shown_to_viewers
+def job_detail(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) -> HttpResponse:
+    viewer.check_page_params(request.GET)
+    cached = cache.get_job(viewer.tenant, job_type, job_id)
+    detail = display.job_detail(cached.document)
+    permalink = request.build_absolute_uri(viewer.job_permalink(job_type, job_id))
+    return render(
+        request,
+        "jobs/detail.html",
+        {
+            "viewer": viewer,
+            "tenant": viewer.tenant,
+            "detail": detail,
+            "job": detail.row,
+            "cached": cached,
+            "permalink": permalink,
+            "all_jobs_url": viewer.list_url(ListQuery()),
+            "summary": display.summary(detail, permalink),
+            # Other jobs only for a viewer who may see them (a signed job link shows its job alone).
+            "family": family_of(viewer.tenant, cached.document) if viewer.reach.everything else None,
+            "ws_url": viewer.ws_url(type=job_type, id=job_id, children="true"),
+        },
+    )
+
+
+@shown_to_viewers
+def job_row(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) -> HttpResponse:
+    """One row of a list, for its live updates to insert a job the page has not seen yet: the row,
+    or 204 when the job is not in the list's filter (the page's parameters, for a member)."""
+    query = viewer.list_query(request.GET)
+    row = display.job_detail(cache.get_job(viewer.tenant, job_type, job_id).document).row
+    if not viewer.reach.allows_job(row.type, row.id, row.function_type, row.state, row.created_at):
+        raise Http404("No such job")
+    if not query.matches(row.type, row.function_type, row.state, row.created_at):
+        return HttpResponse(status=204)  # not in this filter
+    return render(request, "jobs/partials/job_row.html", {"viewer": viewer, "row": row})
+
+
+@shown_to_viewers
+def job_log(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) -> HttpResponse:
+    """The whole build log as plain text: the detail page shows only its head and tail."""
+    cached = cache.get_job(viewer.tenant, job_type, job_id)
+    return HttpResponse("\n".join(display.full_log(cached.document)), content_type="text/plain; charset=utf-8")

@@ -1,0 +1,80 @@
+"""The visitor of a signed embed link: who is looking when a page or a socket carries a token.
+
+A `Visitor` is a `jobsdash.jobs.viewers.Viewer` that sees the link's list filter or its job and
+nothing else (its `reach` is the grant's), always embedded, with no way to other pages: job pages
+are not linked, and the row URL, the live socket and the permalink carry the token.
+
+    visitor = Visitor.of(token)                  # LinkRefused when tampered with, expired or revoked
+    visitor = await avisitor(token, slug)        # the same for a live socket of tenant `slug`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404
+from django.urls import reverse
+
+from jobsdash.jobs.viewers import Viewer, placeholders
+from jobsdash.links.grants import Grant, LinkRefused, aresolve, resolve
+from jobsdash.waylay.queries import ListQuery
+
+
+@dataclass(frozen=True)
+class Visitor(Viewer):
+    token: str = ""
+
+    @classmethod
+    def of(cls, token: str) -> Visitor:
+        """The visitor holding `token`; LinkRefused (with the reason in words) when it grants nothing."""
+        return cls.of_grant(resolve(token), token)
+
+    @classmethod
+    def of_grant(cls, grant: Grant, token: str) -> Visitor:
+        return cls(grant.tenant, embedded=True, reach=grant.reach, expires_at=grant.expires_at, token=token)
+
+    @property
+    def member(self) -> bool:
+        return False
+
+    def check_page_params(self, params: Mapping[str, Any]) -> None:
+        pass  # the page is the link's, whatever the URL's query says
+
+    def list_query(self, params: Mapping[str, Any]) -> ListQuery:
+        """The link's filter, whatever the page's parameters say; Http404 for a job link (no list)."""
+        if self.reach.query is None:
+            raise Http404("No such list")
+        return self.reach.query
+
+    def job_url(self, job_type: str, job_id: str) -> str:
+        return ""  # a link shows one page: its list's jobs are not linked
+
+    def list_url(self, query: ListQuery, **override: str) -> str:
+        return self.list_permalink(query)  # the link's own filter, whatever is asked
+
+    def list_permalink(self, query: ListQuery) -> str:
+        return reverse("links:open", kwargs={"token": self.token})
+
+    def job_permalink(self, job_type: str, job_id: str) -> str:
+        return reverse("links:open", kwargs={"token": self.token})
+
+    def row_url_template(self, query: ListQuery) -> str:
+        kwargs = {"token": self.token, "job_type": "{type}", "job_id": "{id}"}
+        return placeholders(reverse("links:row", kwargs=kwargs))
+
+    def overview_url(self, query: ListQuery) -> str:
+        return reverse("links:overview", kwargs={"token": self.token})
+
+    def ws_url(self, **params: str) -> str:
+        return super().ws_url(**params, token=self.token)
+
+
+async def avisitor(token: str, slug: str) -> Visitor:
+    """The visitor holding `token` on a live socket of tenant `slug`; LinkRefused when the token
+    grants nothing, or grants another tenant's jobs."""
+    grant = await aresolve(token)
+    if grant.tenant.slug != slug:
+        raise LinkRefused("This link is for another tenant.")
+    return Visitor.of_grant(grant, token)
