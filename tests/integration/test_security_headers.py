@@ -5,13 +5,11 @@ behind a login or a signed link."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -23,11 +21,6 @@ from jobsdash.tenants.models import Tenant
 pytestmark = pytest.mark.django_db
 
 XSS_PATH = f"{XSS_JOB[0]}/{quote(XSS_JOB[1], safe='')}"
-
-
-@pytest.fixture
-def alice(acme: Tenant, make_user: Callable[..., User], login: Callable[[User], Client]) -> Client:
-    return login(make_user("alice", acme))
 
 
 def _link(tenant: Tenant, **scope: Any) -> tuple[EmbedLink, str]:
