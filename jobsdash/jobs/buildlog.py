@@ -24,6 +24,7 @@ What it must not do: read settings, touch the cache, or know about pages; it wor
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -82,7 +83,7 @@ _ESCAPE = re.compile(
       # CSI; without a final byte (broken) it is dropped all the same
       (?:\x1b\[|\x9b)(?P<params>[0-?]*)(?P<inter>[\ -/]*)(?P<final>[@-~])?
       # OSC, DCS, SOS, PM, APC strings, to BEL or ST, or to the end of the line when unterminated
-    | (?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9b\x9c]*(?:\x07|\x1b\\|\x9c)?
       # two-byte escapes (charset, keypad, save cursor...), and a lone ESC
     | \x1b[\ -/]*[0-~]?
     """,
@@ -91,6 +92,9 @@ _ESCAPE = re.compile(
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all C0 and C1 controls but tab and newline
 _HAS_ESCAPE = re.compile(r"[\x1b\x90\x98\x9b\x9d-\x9f]")
 _PRIVATE = re.compile(r"[<=>?]")
+# Just the SGR sequences: where _ESCAPE's CSI alternative would read one (no string or other
+# escape can hide an ESC [ or a CSI byte, as they end before either), for scanning long logs fast.
+_SGR = re.compile(r"(?:\x1b\[|\x9b)([0-9;:]*)m")
 
 
 @dataclass(frozen=True)
@@ -107,18 +111,19 @@ class Style:
 
     def classes(self) -> str:
         """The CSS classes of this style, "" for the default one."""
-        fg, bg = (self.bg, self.fg) if self.inverse else (self.fg, self.bg)
-        names = []
-        if self.inverse:
-            names.append("ansi-inverse")
-        if bg is not None:
-            names += ["ansi-bg", f"ansi-bg-{COLOURS[bg]}"]
-        if fg is not None:
-            names.append(f"ansi-fg-{COLOURS[fg]}")
-        for flag in ("bold", "dim", "italic", "underline"):
-            if getattr(self, flag):
-                names.append(f"ansi-{flag}")
-        return " ".join(names)
+        return _classes(self)
+
+
+@functools.lru_cache(maxsize=1024)
+def _classes(style: Style) -> str:
+    fg, bg = (style.bg, style.fg) if style.inverse else (style.fg, style.bg)
+    names = ["ansi-inverse"] if style.inverse else []
+    if bg is not None:
+        names += ["ansi-bg", f"ansi-bg-{COLOURS[bg]}"]
+    if fg is not None:
+        names.append(f"ansi-fg-{COLOURS[fg]}")
+    names += [f"ansi-{flag}" for flag in ("bold", "dim", "italic", "underline") if getattr(style, flag)]
+    return " ".join(names)
 
 
 PLAIN = Style()
@@ -191,18 +196,17 @@ def _render_part(line: str, style: Style) -> tuple[SafeString, str, Style]:
 def plain(text: str) -> str:
     """`text` without escape sequences and control characters (tab and newline kept), as a
     terminal would show it: for search, error detection and failure signatures."""
-    if not _HAS_ESCAPE.search(text) and "\r" not in text:
-        return _CONTROLS.sub("", text)
-    return "\n".join(render_line(part)[1] for part in text.split("\n"))
+    if "\r" in text:
+        return "\n".join(render_line(part)[1] for part in text.split("\n"))
+    return _CONTROLS.sub("", _ESCAPE.sub("", text))
 
 
 def style_after(lines: Iterable[str], style: Style = PLAIN) -> Style:
     """The style in force after `lines`, reading only their SGR sequences (fast on long logs)."""
     for line in lines:
         if _HAS_ESCAPE.search(line):
-            for _, sgr in _tokens(line):
-                if sgr is not None:
-                    style = apply_sgr(style, sgr)
+            for params in _SGR.findall(line):
+                style = apply_sgr(style, params)
     return style
 
 
@@ -222,6 +226,7 @@ def _tokens(line: str) -> Iterable[tuple[str, str | None]]:
         yield line[position:], None
 
 
+@functools.lru_cache(maxsize=4096)  # logs repeat a handful of sequences on a handful of styles
 def apply_sgr(style: Style, params: str) -> Style:
     """`style` changed by one SGR sequence's parameters ("1;31", "38;5;208", "38:2::255:0:0").
 
@@ -354,6 +359,7 @@ _ERROR_WORDS = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _EXCEPTION_NAME = re.compile(r"[A-Za-z0-9](?:Error|Exception)\b")  # ModuleNotFoundError, IOException; not "terror"
+_ERROR_HINTS = ("err", "fail", "exit", "fatal", "panic", "traceback", "exception")
 _NOT_AN_ERROR = re.compile(
     r"\b(?:0|no|zero|without)\s+(?:errors?|failures?|failed)\b|\b(?:errors?|failures?|failed)\s*[:=]\s*0\b",
     re.IGNORECASE,
@@ -363,6 +369,9 @@ _NOT_AN_ERROR = re.compile(
 def looks_like_error(text: str) -> bool:
     """Whether a log line (plain text, see `plain`) reads as an error: `error`, `ERR!`, `failed`,
     `exit code`, a traceback or an exception name; "0 errors" and the like do not count."""
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _ERROR_HINTS):  # most lines: a substring search is enough
+        return False
     text = _NOT_AN_ERROR.sub(" ", text)
     return bool(_ERROR_WORDS.search(text) or _EXCEPTION_NAME.search(text))
 
