@@ -211,7 +211,8 @@ def _result_fields(job_type: str, result: dict[str, Any] | None) -> list[tuple[s
         "batch": [("Jobs started", "jobCount")],
         "notify": [("Operation", "operation")],
     }.get(job_type, [])
-    fields = [(label, result[key]) for label, key in picks if key in result]
+    # An empty value says nothing (a failed build has no digest).
+    fields = [(label, result[key]) for label, key in picks if key in result and result[key] != ""]
     spec = result.get("deploySpec")
     if job_type == "deploy" and isinstance(spec, dict):
         fields += [("Service", spec.get("service")), ("Image", spec.get("image")), ("Namespace", spec.get("namespace"))]

@@ -23,3 +23,9 @@ def test_a_log_shows_no_escape_sequences_and_keeps_its_line_numbers() -> None:
     assert log is not None and log.total == 1000 and log.omitted == 600
     assert log.head[0] == (1, "#1 [internal] load") and log.tail[-1] == (1000, "line 1000")
     assert not any("\x1b" in text or "[31m" in text for _, text in log.head + log.tail)
+
+
+def test_a_failed_builds_empty_digest_is_left_out_of_its_facts() -> None:
+    result = {"digest": "", "status": "failed", "log": []}
+    document = {"job": {"type": "build", "state": "failed", "result": result, "job": {"id": "x"}}}
+    assert job_detail("acme", document).result_fields == [("Build status", "failed")]
