@@ -6,7 +6,7 @@ strings, two-byte escapes, their 8-bit C1 forms), an SGR state machine, and the 
 log line into HTML spans whose classes come from a fixed set (`ansi-bold`, `ansi-fg-red`,
 `ansi-bg ansi-bg-bright-yellow`...; the colours are in static/css/app.css). Nothing from the log
 ever reaches the markup except as escaped text: the page's CSP forbids inline styles, so 256 and
-true colours are mapped to the nearest of the 16 standard colours. Sequences that are not SGR
+true colours are mapped to the one of the 16 standard colours people would name for them. Sequences that are not SGR
 (cursor moves, erase line, window titles, hyperlinks) and broken or unterminated ones are dropped,
 never shown raw; control characters other than tab are dropped; a carriage return keeps what
 follows it, as a terminal overwrites the line.
@@ -24,6 +24,7 @@ What it must not do: read settings, touch the cache, or know about pages; it wor
 
 from __future__ import annotations
 
+import colorsys
 import functools
 import html
 import logging
@@ -54,27 +55,9 @@ COLOURS = (
     "bright-white",
 )
 
-# xterm's default RGB for the 16 colours: the reference 256 and true colours are matched against
-# (what the page shows for each is app.css's choice, for contrast on the log's background).
-_XTERM_16 = (
-    (0, 0, 0),
-    (205, 0, 0),
-    (0, 205, 0),
-    (205, 205, 0),
-    (0, 0, 238),
-    (205, 0, 205),
-    (0, 205, 205),
-    (229, 229, 229),
-    (127, 127, 127),
-    (255, 0, 0),
-    (0, 255, 0),
-    (255, 255, 0),
-    (92, 92, 255),
-    (255, 0, 255),
-    (0, 255, 255),
-    (255, 255, 255),
-)
 _CUBE = (0, 95, 135, 175, 215, 255)
+# Where each hue starts on the colour circle (degrees), from the top: magenta, blue, cyan, green, yellow, red.
+_HUES = ((345, 1), (260, 5), (200, 4), (165, 6), (70, 2), (20, 3), (0, 1))
 _MAX_PARAM_DIGITS = 5  # longer numbers are malformed; int() of a huge one could even raise
 
 # One alternative per kind of escape, tried in order at each ESC (or C1 control); plain text in between.
@@ -333,16 +316,17 @@ def _index_256(value: int | None) -> int | None:
 
 
 def _nearest(rgb: tuple[int, int, int]) -> int:
-    """The index of the closest of the 16 colours, by the "redmean" weighted distance (closer to
-    what eyes see than plain RGB distance, and cheap)."""
-    r, g, b = rgb
-
-    def distance(index: int) -> float:
-        r2, g2, b2 = _XTERM_16[index]
-        mean = (r + r2) / 2
-        return (2 + mean / 256) * (r - r2) ** 2 + 4 * (g - g2) ** 2 + (2 + (255 - mean) / 256) * (b - b2) ** 2
-
-    return min(range(16), key=distance)
+    """The index of the one of the 16 colours people would name for `rgb`: a colour with little
+    chroma is a grey by its lightness (black, bright black, white, bright white); any other is
+    the hue it is closest to (with green's wider share of the circle, as eyes see it), bright at
+    full value. RGB distance to xterm's 16 would call a muted green grey."""
+    high, low = max(rgb) / 255, min(rgb) / 255
+    if high - low < 0.15:
+        lightness = (high + low) / 2
+        return 0 if lightness < 0.25 else 8 if lightness < 0.7 else 7 if lightness < 0.95 else 15
+    hue = colorsys.rgb_to_hsv(*(c / 255 for c in rgb))[0] * 360
+    index = next(colour for start, colour in _HUES if hue >= start)
+    return index + 8 if high >= 0.95 else index
 
 
 # --- which lines look like errors --------------------------------------------------------------
