@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from jobsdash.jobs.buildlog import plain
 from jobsdash.waylay.queries import (
     FINISHED_STATES,
     JOB_TYPES,
@@ -200,7 +201,8 @@ def _result_fields(job_type: str, result: dict[str, Any] | None) -> list[tuple[s
         "batch": [("Jobs started", "jobCount")],
         "notify": [("Operation", "operation")],
     }.get(job_type, [])
-    fields = [(label, result[key]) for label, key in picks if key in result]
+    # An empty value says nothing (a failed build has no digest).
+    fields = [(label, result[key]) for label, key in picks if key in result and result[key] != ""]
     spec = result.get("deploySpec")
     if job_type == "deploy" and isinstance(spec, dict):
         fields += [("Service", spec.get("service")), ("Image", spec.get("image")), ("Namespace", spec.get("namespace"))]
@@ -208,10 +210,14 @@ def _result_fields(job_type: str, result: dict[str, Any] | None) -> list[tuple[s
 
 
 def _log_view(lines: list[Any]) -> LogView:
-    numbered = [(n, _text(line)) for n, line in enumerate(lines, start=1)]
-    if len(numbered) <= LOG_HEAD_LINES + LOG_TAIL_LINES:
-        return LogView(numbered, [], len(numbered))
-    return LogView(numbered[:LOG_HEAD_LINES], numbered[-LOG_TAIL_LINES:], len(numbered))
+    def shown(first: int, part: list[Any]) -> list[tuple[int, str]]:
+        # Escape sequences dropped (never shown raw) until the page renders their colours (buildlog.render).
+        return [(n, plain(_text(line))) for n, line in enumerate(part, start=first)]
+
+    if len(lines) <= LOG_HEAD_LINES + LOG_TAIL_LINES:
+        return LogView(shown(1, lines), [], len(lines))
+    tail_start = len(lines) - LOG_TAIL_LINES + 1
+    return LogView(shown(1, lines[:LOG_HEAD_LINES]), shown(tail_start, lines[-LOG_TAIL_LINES:]), len(lines))
 
 
 def _json_view(value: Any) -> JsonView:

@@ -1,11 +1,13 @@
 """Simulated registry jobs: the Job record, the documents the API sends about it, and the
-deterministic generators of realistic content (requests, results, build logs, seeded history).
+deterministic generators of realistic content (requests, results, seeded history; failure
+reasons are in reasons.py, build logs in buildlogs.py).
 
 Every document here is shaped by the spec's schemas (`AnyJobStatusSummary`, `AnyJobStatus` in
 `IJobResponse`, `IJobEventResponse_*`); tests validate them with jsonschema. The list and get
 documents exist for the six types the spec's status schemas describe (build, deploy, verify,
 undeploy, scale, batch); `notify` and `cleanup` jobs only ever appear on the event stream, as
-their events are the only documents the spec defines for them.
+their events are the only documents the spec defines for them. A failed build keeps a result
+(status "failed", no digest) for its log: the spec's IBuildResult has a `status` for the outcome.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
+
+from jobsdash.simulator import buildlogs, reasons
 
 logger = logging.getLogger(__name__)
 
@@ -44,23 +48,6 @@ _FUNCTIONS = {
     "kfserving": ["anomaly-detector", "churn-model", "forecast-energy"],
 }
 _LINK_NAMES = {"plugs": ("plug", "plugs"), "webscripts": ("webscript", "webscripts"), "kfserving": ("model", "models")}
-_FAILURES = {
-    "build": [
-        "Build failed: npm ERR! code ETARGET No matching version found for lodash@^9.0.0",
-        "Build failed: pip install exited with code 1 (No matching distribution found for numpy==0.1)",
-        "Build timed out after 600 seconds",
-    ],
-    "deploy": [
-        "Deployment failed: ImagePullBackOff for image registry.waylay.io/functions/{name}",
-        "Deployment failed: insufficient memory on node pool (requested 2Gi)",
-    ],
-    "verify": ["Verification failed: function did not become healthy within 120s (0/1 replicas ready)"],
-    "undeploy": ["Undeploy failed: openfaas gateway returned 502 Bad Gateway"],
-    "scale": ["Scale failed: replicas 12 exceeds the maximum of 10 for this tenant"],
-    "batch": ["Batch failed: 2 of 5 child jobs failed"],
-    "notify": ["Notification failed: webhook returned 500"],
-    "cleanup": ["Cleanup failed: storage bucket not reachable"],
-}
 
 
 def iso(moment: datetime) -> str:
@@ -174,7 +161,7 @@ def job_document(job: Job, base: str) -> dict[str, Any]:
         "request": job.request,
     }
     _add_times(status, job)
-    if job.result is not None and job.state == "completed":
+    if job.result is not None and job.state in FINAL_STATES:
         status["result"] = job.result
     if job.function is not None:
         status["function"] = job.function
@@ -333,29 +320,19 @@ class Factory:
         return {}
 
     def failure(self, job: Job) -> str:
-        name = (job.function or {}).get("name", "")
-        return self.rng.choice(_FAILURES[job.type]).replace("{name}", name)
+        """Why `job` fails (the same for the same job id)."""
+        return reasons.failure_for(job, self.tenant).reason
+
+    def failed_result(self, job: Job, reason: str | None) -> tuple[str, dict[str, Any] | None]:
+        """The reason a job fails with and, for a build, the result that keeps its log."""
+        failure = reasons.failure_for(job, self.tenant) if reason is None else reasons.echoed(reason)
+        if job.type != "build":
+            return failure.reason, None
+        return failure.reason, {"digest": "", "log": buildlogs.build_log(job, failure), "status": "failed"}
 
     def build_log(self, job: Job, size: int = 0) -> list[str]:
-        """Docker-build-like lines; with `size`, keep going until about that many bytes."""
-        rng = self.rng
-        image = job.request.get("imageName", "image")
-        lines = [
-            f"#1 [internal] load build definition from Dockerfile for {image}",
-            "#1 transferring dockerfile: 1.02kB done",
-            f"#2 [internal] load metadata for docker.io/library/node:20-alpine ({job.id})",
-        ]
-        step, total, steps = 3, 0, rng.randint(8, 30)
-        while (size and total < size) or (not size and step <= steps):
-            for line in (
-                f"#{step} [{step}/9] RUN npm ci --omit=dev  # layer {rng.getrandbits(48):012x}",
-                f"#{step} {rng.uniform(0.1, 40):.3f} added {rng.randint(1, 900)} packages in {rng.randint(1, 60)}s",
-            ):
-                lines.append(line)
-                total += len(line) + 1
-            step += 1
-        lines.append(f"#{step} exporting to image {image} done")
-        return lines
+        """A successful build's log; with `size`, keep going until about that many bytes."""
+        return buildlogs.build_log(job, size=size)
 
 
 _NOTIFY_OPERATIONS = {
@@ -393,21 +370,22 @@ def finish(job: Job, factory: Factory, state: str, at: datetime, reason: str | N
         job.result = factory.result(job)
         job.failed_reason = None
     else:
-        job.failed_reason = reason or factory.failure(job)
-        job.result = None
+        job.failed_reason, job.result = factory.failed_result(job, reason)
 
 
 @functools.lru_cache(maxsize=16)
-def _huge_log(tenant: str, seed: int, image: str) -> tuple[str, ...]:
+def _huge_log(tenant: str, seed: int, image: str, function: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
     """The ~3 MB log, made once per process: every reset would otherwise spend most of its time here."""
     factory = Factory(tenant, random.Random(f"{seed}:{tenant}:huge"))
-    job = Job("build", HUGE_LOG_JOB[1], "create", "", datetime.now(UTC), "completed", {"imageName": image}, None)
+    request = {"imageName": image}
+    job = Job("build", HUGE_LOG_JOB[1], "create", "", datetime.now(UTC), "completed", request, dict(function))
     return tuple(factory.build_log(job, size=HUGE_LOG_BYTES))
 
 
 def seed_history(tenant: str, seed: int, now: datetime) -> list[Job]:
-    """About 80 jobs over the last 7 days, every type and state, flows with children, the
-    known XSS / huge-log jobs. The same `seed` and tenant give the same ids and content."""
+    """About 90 jobs over the last 7 days, every type and state, flows with children, an
+    incident (deploys failing alike for an hour), the known XSS / huge-log jobs. The same `seed`
+    and tenant give the same ids and content."""
     rng = random.Random(f"{seed}:{tenant}")
     factory = Factory(tenant, rng)
     jobs: list[Job] = []
@@ -429,11 +407,13 @@ def seed_history(tenant: str, seed: int, now: datetime) -> list[Job]:
         elif state == "failed":
             failing = rng.choice([build, deploy])
             finish(failing, factory, "failed", at + timedelta(seconds=rng.uniform(30, 200)))
+            # Worded as the live simulation words them (world.py).
             if failing is deploy:
                 finish(build, factory, "completed", failing.finished_at - timedelta(seconds=20))
             else:
-                finish(deploy, factory, "failed", failing.finished_at, f"parent job failed: {failing.failed_reason}")
-            finish(verify, factory, "failed", failing.finished_at, f"child {failing.type} job failed")
+                finish(deploy, factory, "failed", failing.finished_at, f"parent job failed: build {build.id}")
+            reason = f"child {failing.type} job failed: {failing.failed_reason}"
+            finish(verify, factory, "failed", failing.finished_at, reason)
         else:  # running now: build active, deploy waiting
             verify.state = "waiting-children"
             build.state, build.processed_at, build.progress, build.attempts_made = "active", at, 40, 1
@@ -477,6 +457,14 @@ def seed_history(tenant: str, seed: int, now: datetime) -> list[Job]:
     batch(now - timedelta(seconds=rng.uniform(3600, week)), "completed")
     batch(now - timedelta(seconds=rng.uniform(3600, week)), "failed")
 
+    # An incident: the image registry was down for about an hour a day ago, and deploys failed alike.
+    outage = now - timedelta(hours=rng.uniform(26, 30))
+    for _ in range(5):
+        job = factory.job("deploy", outage + timedelta(minutes=rng.uniform(0, 70)), operation="create")
+        failed_at = job.created_at + timedelta(seconds=rng.uniform(20, 90))
+        finish(job, factory, "failed", failed_at, reasons.registry_outage(job, tenant))
+        jobs.append(job)
+
     # Now: every non-final state is represented, recently.
     flow(now - timedelta(seconds=90), "running")
     single("scale", now - timedelta(seconds=50), "delayed")
@@ -493,7 +481,8 @@ def seed_history(tenant: str, seed: int, now: datetime) -> list[Job]:
     huge = factory.job("build", now - timedelta(hours=6), factory.function("plugs"), job_id=HUGE_LOG_JOB[1])
     finish(huge, factory, "completed", now - timedelta(hours=6) + timedelta(seconds=300))
     assert huge.result is not None
-    huge.result["log"] = list(_huge_log(tenant, seed, huge.request["imageName"]))
+    function = tuple(sorted((key, str(value)) for key, value in (huge.function or {}).items()))
+    huge.result["log"] = list(_huge_log(tenant, seed, huge.request["imageName"], function))
     jobs.append(huge)
     # A log line with markup, as builds echo whatever the user's code prints.
     for job in jobs:
