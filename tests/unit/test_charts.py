@@ -54,7 +54,6 @@ def row(
         function_name=function,
         function_version="1.0.0",
         function_type="plugs",
-        url=f"/t/acme/jobs/{job_type}/{job_id}/",
     )
 
 
