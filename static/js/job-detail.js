@@ -72,6 +72,8 @@ async function refresh() {
 }
 
 function onEvent(frame) {
+  // For the page's other live parts, which follow the same frames in modules of their own.
+  document.dispatchEvent(new CustomEvent("jobsdash:live-event", { detail: frame }));
   if (!frame.data || typeof frame.data !== "object" || !frame.data.job) return;
   addToTimeline(frame);
   updateFamily(frame);

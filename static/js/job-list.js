@@ -82,6 +82,8 @@ function showHeld() {
 }
 
 function onEvent(frame) {
+  // For the page's other live parts, which follow the same frames in modules of their own.
+  document.dispatchEvent(new CustomEvent("jobsdash:live-event", { detail: frame }));
   if (pauseToggle && pauseToggle.checked) {
     held.push(frame);
     showHeld();
