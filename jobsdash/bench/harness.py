@@ -205,8 +205,9 @@ class Harness:
             env["JOBSDASH_CACHE_TTL_LIST"] = str(list_ttl)
         return env
 
-    def start(self, list_ttl: int | None = None, seed: int = 1) -> Target:
-        """The simulator, a migrated database with the bench tenant and user, and ONE daphne."""
+    def start(self, list_ttl: int | None = None, seed: int = 1, backlog: int = 0) -> Target:
+        """The simulator (`backlog` more finished jobs than its seeded week), a migrated database
+        with the bench tenant and user, and ONE daphne."""
         key, secret, password = "bench-key", secrets.token_urlsafe(24), secrets.token_urlsafe(16)
         sim_port = free_port()
         sim_url = f"http://{HOST}:{sim_port}"
@@ -214,7 +215,7 @@ class Harness:
         simulator = self.spawn(
             "simulator",
             [sys.executable, "manage.py", "simulator", "--host", HOST, "--port", str(sim_port),
-             "--tenant", f"{SLUG}:{key}:{secret}", "--seed", str(seed), "--rate", "0"],
+             "--tenant", f"{SLUG}:{key}:{secret}", "--seed", str(seed), "--rate", "0", "--backlog", str(backlog)],
         )  # fmt: skip
         env = self.app_env(list_ttl)
         self.say("migrating a temporary SQLite database")

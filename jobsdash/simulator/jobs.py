@@ -382,10 +382,11 @@ def _huge_log(tenant: str, seed: int, image: str, function: tuple[tuple[str, str
     return tuple(factory.build_log(job, size=HUGE_LOG_BYTES))
 
 
-def seed_history(tenant: str, seed: int, now: datetime) -> list[Job]:
+def seed_history(tenant: str, seed: int, now: datetime, backlog: int = 0) -> list[Job]:
     """About 90 jobs over the last 7 days, every type and state, flows with children, an
-    incident (deploys failing alike for an hour), the known XSS / huge-log jobs. The same `seed`
-    and tenant give the same ids and content."""
+    incident (deploys failing alike for an hour), the known XSS / huge-log jobs, and `backlog`
+    more finished jobs over the week (a longer list for benchmarks). The same `seed`, tenant and
+    backlog give the same ids and content."""
     rng = random.Random(f"{seed}:{tenant}")
     factory = Factory(tenant, rng)
     jobs: list[Job] = []
@@ -463,6 +464,14 @@ def seed_history(tenant: str, seed: int, now: datetime) -> list[Job]:
         job = factory.job("deploy", outage + timedelta(minutes=rng.uniform(0, 70)), operation="create")
         failed_at = job.created_at + timedelta(seconds=rng.uniform(20, 90))
         finish(job, factory, "failed", failed_at, reasons.registry_outage(job, tenant))
+        jobs.append(job)
+
+    # The backlog, from a generator of its own: the history above stays the same without it.
+    spare = Factory(tenant, random.Random(f"{seed}:{tenant}:backlog"))
+    for _ in range(backlog):
+        job = spare.job(spare.rng.choice(LISTED_TYPES[:5]), now - timedelta(seconds=spare.rng.uniform(3600, week)))
+        state = "failed" if spare.rng.random() < 0.15 else "completed"
+        finish(job, spare, state, job.created_at + timedelta(seconds=spare.rng.uniform(1, 120)))
         jobs.append(job)
 
     # Now: every non-final state is represented, recently.

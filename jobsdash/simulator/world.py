@@ -66,6 +66,7 @@ class SimulatorConfig:
     token_lifetime: int = 3600
     history: int = 1000
     base_url: str = ""
+    backlog: int = 0  # more finished jobs per tenant in the seeded history (a long list for benchmarks)
 
 
 @dataclass
@@ -157,11 +158,11 @@ class Stream:
 
 
 class TenantWorld:
-    def __init__(self, config: TenantConfig, seed: int, now: datetime) -> None:
+    def __init__(self, config: TenantConfig, seed: int, now: datetime, backlog: int = 0) -> None:
         self.config = config
         self.factory = Factory(config.slug, random.Random(f"{seed}:{config.slug}:live"))
         self.jobs: dict[tuple[str, str], Job] = {}
-        for job in jobmod.seed_history(config.slug, seed, now):
+        for job in jobmod.seed_history(config.slug, seed, now, backlog):
             self.add(job)
         self.revoked = False
         self.token_generation = 0
@@ -199,7 +200,7 @@ class Simulator:
             stream.queue.put_nowait(("drop", "end"))
         self.streams.clear()
         now = self.now()
-        self.tenants = {t.slug: TenantWorld(t, self.config.seed, now) for t in self.config.tenants}
+        self.tenants = {t.slug: TenantWorld(t, self.config.seed, now, self.config.backlog) for t in self.config.tenants}
         self.by_key = {t.key: t.slug for t in self.config.tenants}
         self.history: dict[str, deque[Event]] = {slug: deque(maxlen=self.config.history) for slug in self.tenants}
         self.faults = Faults()

@@ -23,6 +23,20 @@ def _bench(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]
     )
 
 
+def _tables(output: str) -> list[list[list[str]]]:
+    """The cells of each markdown table's rows in `output`, header and separator excluded."""
+    tables: list[list[list[str]]] = []
+    previous = False
+    for line in output.splitlines():
+        is_row = line.startswith("|")
+        if is_row and not previous:
+            tables.append([])
+        if is_row and not set(line) <= set("|-"):
+            tables[-1].append([cell.strip() for cell in line.strip("|").split("|")])
+        previous = is_row
+    return [rows[1:] for rows in tables]
+
+
 def _rows(output: str) -> list[list[str]]:
     """The cells of the markdown table rows of `output`, header and separator excluded."""
     lines = [line for line in output.splitlines() if line.startswith("|")]
@@ -32,27 +46,33 @@ def _rows(output: str) -> list[list[str]]:
 def test_it_says_what_it_measures() -> None:
     result = _bench("--help", timeout=60)
     assert result.returncode == 0
-    for words in ("pages", "fanout", "soak", "trivial", "1.5x", "40 KiB"):
+    for words in ("pages", "fanout", "soak", "/healthz", "1.5x", "1,000 rows", "40 KiB"):
         assert words in result.stdout
 
 
 def test_it_measures_pages_side_by_side() -> None:
-    result = _bench("pages", "--seconds", "0.5", "--warmup", "0.2", "--concurrency", "2")
+    result = _bench("pages", "--seconds", "0.5", "--warmup", "0.2", "--burst", "5", "--bursts", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = _rows(result.stdout)
-    assert [row[0] for row in rows] == [
-        "trivial view (ceiling)",
-        "list API, warm cache",
-        "list page, warm cache",
+    steady, bursts = _tables(result.stdout)
+    assert [row[0] for row in steady] == [
+        "logged-in trivial view",
+        "list API, warm",
+        "list page, warm, 100 rows",
+        "list page, warm, 1,000 rows",
+        "failed job page, warm",
         "list API, cold (every request misses)",
     ]
-    for row in rows:
-        assert int(row[1]) > 0, row  # requests measured
+    for row in steady:
+        assert int(row[1]) > 0, row  # requests measured, each paired with a probe
         assert row[2] == "0", row  # no errors
-    warm_api_upstream, cold_upstream = int(rows[1][-1]), int(rows[3][-1])
-    assert warm_api_upstream == 0  # warm means answered from the cache
-    assert cold_upstream == int(rows[3][1])  # cold means every request went upstream
-    assert "Target: warm-cache list API within 1.5x" in result.stdout
+        assert row[8].endswith("x") and row[9].endswith("x"), row  # the ratios to the probe
+    assert all(int(row[-1]) == 0 for row in steady[:5])  # warm means answered from the cache
+    assert int(steady[5][-1]) == int(steady[5][1])  # cold means every request went upstream
+    # The incident link: each round a fresh link, which the cache answers after one upstream call.
+    assert [row[0] for row in bursts] == ["1", "2"]
+    assert all(row[4] == "1" and row[5] == "0" for row in bursts), bursts
+    for target in ("list API, warm: within 1.5x", "list page, warm, 100 rows: within 3x", "incident link"):
+        assert target in result.stdout
 
 
 def test_it_measures_fanout_against_the_ceiling() -> None:

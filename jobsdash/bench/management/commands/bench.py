@@ -14,9 +14,13 @@ Benchmark jobsdash on ONE daphne process against the Waylay simulator, everythin
 (both started here as subprocesses, with a temporary SQLite database, and stopped at the end,
 also on Ctrl-C or SIGTERM). Prints markdown tables (docs/benchmarks.md records the latest runs).
 
-pages:  requests/s and p50/p99 latency of the list API and list page with a warm cache, of a
-        cold list (every request misses the cache and goes upstream), and of a trivial
-        logged-in Django view as the ceiling. Target: warm list API within 1.5x the ceiling.
+pages:  p50/p99 latency of the list API (warm and cold), the list page of 100 and of 1,000
+        rows and a failed job's page (warm), each paired and interleaved with /healthz of the
+        same process as the ceiling; and the incident link: --burst browsers opening one fresh
+        link at once, against as many simultaneous /healthz, counting upstream calls.
+        Targets: warm list API within 1.5x, list page of 100 rows within 3x and of 1,000 rows
+        within 10x, failed job page within 3x; the incident link exactly 1 upstream call, its
+        last page within 3x of the last /healthz.
 fanout: per-event delivery latency (p50/p99, from triggering the upstream event to each socket
         receiving it) to N connected websockets, daphne's RSS per idle socket, and the same
         fan-out by a bare `websockets` broadcast server as the ceiling.
@@ -43,11 +47,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--redis-url", default="", help="Give daphne this REDIS_URL (default: none, in-memory).")
         pages = parser.add_argument_group("pages")
-        pages.add_argument("--concurrency", type=int, default=8, help="Requests in flight (default 8).")
+        pages.add_argument("--concurrency", type=int, default=1, help="Requests in flight (default 1).")
         pages.add_argument("--seconds", type=float, default=10.0, help="Measured seconds per scenario (default 10).")
         pages.add_argument("--warmup", type=float, default=2.0, help="Unmeasured seconds first (default 2).")
         pages.add_argument("--max-requests", type=int, default=200_000, help="Per scenario, on top of the time.")
-        pages.add_argument("--upstream-latency-ms", type=int, default=0, help="Simulator list latency (default 0).")
+        pages.add_argument("--upstream-latency-ms", type=int, default=0, help="Simulator latency (default 0).")
+        pages.add_argument("--burst", type=int, default=100, help="Browsers opening the incident link (default 100).")
+        pages.add_argument("--bursts", type=int, default=5, help="Rounds of the incident link (default 5).")
         live = parser.add_argument_group("fanout and soak")
         live.add_argument("--sockets", type=int, default=1000, help="Websockets to connect (default 1000).")
         live.add_argument("--events", type=int, default=50, help="fanout: events to deliver (default 50).")
@@ -79,14 +85,16 @@ class Command(BaseCommand):
     def _pages(self, options: dict[str, Any]) -> str:
         from jobsdash.bench import pages
 
-        if options["concurrency"] < 1 or options["seconds"] <= 0:
-            raise CommandError("--concurrency and --seconds must be positive")
+        if options["concurrency"] < 1 or options["seconds"] <= 0 or options["burst"] < 1 or options["bursts"] < 0:
+            raise CommandError("--concurrency, --seconds and --burst must be positive, --bursts at least 0")
         settings = pages.PagesOptions(
             concurrency=options["concurrency"],
             seconds=options["seconds"],
             warmup=max(0.0, options["warmup"]),
             max_requests=options["max_requests"],
             upstream_latency_ms=options["upstream_latency_ms"],
+            burst=options["burst"],
+            bursts=options["bursts"],
         )
         return pages.run(settings, options["redis_url"], self._say)
 

@@ -53,6 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--token-lifetime", type=int, default=3600, help="Seconds a token is valid.")
         parser.add_argument("--history", type=int, default=1000, help="Events kept per tenant for Last-Event-ID.")
         parser.add_argument(
+            "--backlog", type=int, default=0, help="More finished jobs per tenant in the seeded week (default 0)."
+        )
+        parser.add_argument(
             "--exit-with-parent",
             action="store_true",
             help="Stop when the process that started this one dies (test runs, the demo).",
@@ -71,6 +74,7 @@ class Command(BaseCommand):
             keepalive=options["keepalive"],
             token_lifetime=options["token_lifetime"],
             history=options["history"],
+            backlog=max(0, options["backlog"]),
         )
         asyncio.run(self._serve(config, options["host"], options["port"], options["exit_with_parent"]))
 
