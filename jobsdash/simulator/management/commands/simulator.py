@@ -53,6 +53,12 @@ class Command(BaseCommand):
         parser.add_argument("--token-lifetime", type=int, default=3600, help="Seconds a token is valid.")
         parser.add_argument("--history", type=int, default=1000, help="Events kept per tenant for Last-Event-ID.")
         parser.add_argument(
+            "--event-ids",
+            action="store_true",
+            help="Send an SSE id: line with each job event and honour Last-Event-ID (the registry's spec "
+            "documents neither: off by default).",
+        )
+        parser.add_argument(
             "--exit-with-parent",
             action="store_true",
             help="Stop when the process that started this one dies (test runs, the demo).",
@@ -71,6 +77,7 @@ class Command(BaseCommand):
             keepalive=options["keepalive"],
             token_lifetime=options["token_lifetime"],
             history=options["history"],
+            event_ids=options["event_ids"],
         )
         asyncio.run(self._serve(config, options["host"], options["port"], options["exit_with_parent"]))
 
