@@ -76,7 +76,16 @@ def _redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def dashboard(simulator: Simulator, portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    extra = {"JOBSDASH_FRAME_ANCESTORS": portal.origin, "JOBSDASH_ACCESS_RECHECK_SECONDS": "1"}
+    # A hidden tab's grace period of half a second, not the default 10 s the tests would wait out.
+    # One machine, one clock: no clock margin, so that a page's catch-up on what was published
+    # after its data does not reach back into the events of the test before (the simulator is
+    # reset between tests; the dashboard's stream and caches are not).
+    extra = {
+        "JOBSDASH_FRAME_ANCESTORS": portal.origin,
+        "JOBSDASH_ACCESS_RECHECK_SECONDS": "1",
+        "JOBSDASH_LIVE_PAGE_HIDDEN_GRACE": "0.5",
+        "JOBSDASH_LIVE_CLOCK_MARGIN": "0",
+    }
     if redis := _redis_url():
         extra["REDIS_URL"] = redis
         _flush_redis(redis)
