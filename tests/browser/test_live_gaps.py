@@ -139,6 +139,46 @@ def test_a_change_during_a_cut_reaches_the_list_and_the_job_page_and_the_search_
     assert listed == [] and shown == []  # no page reload
 
 
+def test_a_paused_list_holds_the_refetch_like_its_events_until_resumed(
+    page: Page, board: Dashboard, sim_without_ids: Simulator
+) -> None:
+    sim = sim_without_ids
+    job = sim.create_job("acme", "undeploy")
+    log_in(page, board, "/t/acme/jobs/")
+    status = page.locator("#live-status")
+    expect(status).to_have_text("Live")
+    page.get_by_label("Pause live updates").check()
+    expect(status).to_have_attribute("data-state", "held")
+    sim.drop_streams(abort=True, tenant="acme")  # a gap: the page is told to reload...
+    sim.advance("acme", "undeploy", job["id"], to="active", silent=True)
+    other = sim.create_job("acme", "scale")  # ...and an event after it, held too
+    expect(page.locator("#held-count")).to_have_text("(1 update held)", timeout=WITHIN)
+    expect(row(page, job)).to_have_attribute("data-state", "waiting")  # nothing changes while paused
+    expect(status).to_have_text(re.compile(r"^\s*Paused — showing data as of \d{2}:\d{2}:\d{2} UTC$"))
+    page.get_by_label("Pause live updates").uncheck()
+    expect(row(page, job)).to_have_attribute("data-state", "active", timeout=WITHIN)
+    expect(row(page, other)).to_have_attribute("data-state", "waiting")
+    expect(status).to_have_text("Live")
+
+
+def test_a_page_converges_on_a_change_no_event_told_of_by_its_slow_resync(
+    page: Page, simulator_without_ids: Simulator, tmp_path: Path
+) -> None:
+    sim = simulator_without_ids
+    sim.reset()
+    job = sim.create_job("acme", "batch")
+    # Resyncs get the cache's copy, which is fresh for JOBSDASH_CACHE_TTL_LIST: a second here.
+    timings = {**QUICK, "JOBSDASH_LIVE_PAGE_RESYNC": "2", "JOBSDASH_CACHE_TTL_LIST": "1"}
+    with running_dashboard(tmp_path, sim.url, **timings) as own:
+        log_in(page, own, "/t/acme/jobs/")
+        expect(page.locator("#live-status")).to_have_text("Live")
+        expect(row(page, job)).to_have_attribute("data-state", "waiting")
+        loaded = loads(page)
+        sim.advance("acme", "batch", job["id"], to="active", silent=True)  # the stream stays up: no gap
+        expect(row(page, job)).to_have_attribute("data-state", "active", timeout=WITHIN)
+        assert loaded == []
+
+
 def shown_time(page: Page, pattern: str) -> str:
     """The time the freshness line shows, where `pattern`'s group is."""
     text = page.locator("#live-status").inner_text().strip()
