@@ -253,6 +253,16 @@ class Relay:
 
     async def aclose(self) -> None:
         """Stop every stream now (tests, shutdown): no linger; held leases are released."""
+        # The receiver first: what it would still deliver no longer matters, and the streams'
+        # goodbyes (a released lease) then find no receive of this loop under way. channels_redis
+        # holds a lock per receiving process until a receive's cleanup task ran, and a loop that
+        # ends before that leaves the lock held for the next loop of the process (tests).
+        if self._receiver is not None:
+            await finish(self._receiver, "the live receiver")
+        loop = asyncio.get_running_loop()
+        cleanups = [t for t in getattr(self.layer, "receive_cleaners", ()) if t.get_loop() is loop and not t.done()]
+        if cleanups:  # the last receive's, which releases that lock
+            await asyncio.wait(cleanups, timeout=STOP_WAIT)
         for stream in list(self.streams.values()):
             if stream.linger is not None:
                 stream.linger.cancel()
@@ -260,8 +270,6 @@ class Relay:
             await self._stop(stream)
         if self._stopping:
             await asyncio.wait(set(self._stopping), timeout=STOP_WAIT)
-        if self._receiver is not None:
-            await finish(self._receiver, "the live receiver")
         try:
             async with asyncio.timeout(STOP_WAIT):
                 await self.state.aclose()
