@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -51,16 +51,14 @@ class Subscription:
         # Live frames that arrive while catch-up is being read; sent after it (see release).
         self._held: list[Frame] | None = []
 
-    async def put(self, frame: Frame) -> None:
-        """Send `frame` now (numbered frames once each, in order), or hold it during catch-up."""
+    async def put(self, frame: Frame, releasing: bool = False) -> None:
+        """Send `frame` now (numbered frames once each, in order), or hold it during catch-up.
+        One coroutine per socket and frame on the fan-out path: it is the hot loop."""
         if self.ended:
             return
-        if self._held is not None:
+        if self._held is not None and not releasing:
             self._held.append(frame)
             return
-        await self._put(frame)
-
-    async def _put(self, frame: Frame) -> None:
         if frame.seq is not None:
             if self.last_seq is not None and frame.seq <= self.last_seq:
                 return  # already sent (catch-up and live overlap, or a gap refill)
@@ -83,8 +81,7 @@ class Subscription:
             async with asyncio.timeout(settings.LIVE_SEND_TIMEOUT):
                 while True:
                     for frame in frames:
-                        if not self.ended:
-                            await self._put(frame)
+                        await self.put(frame, releasing=True)
                     if not self._held:
                         break
                     frames, self._held = self._held, []
@@ -130,17 +127,18 @@ class Subscription:
         self.stream.relay.leave(self)
 
 
-async def each(subscriptions: Iterable[Subscription], step: Callable[[Subscription], Awaitable[None]]) -> None:
-    """`step` each subscription in turn (send it a frame, tell it of a run); one that waits longer
-    than LIVE_SEND_TIMEOUT ends as too slow, and the others go on. One timer per call, not per
-    socket: under daphne no send waits, so the bound never fires and costs nothing per socket."""
+async def each(subscriptions: Iterable[Subscription], step: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """`step(subscription, *args)` for each subscription in turn (`Subscription.put` a frame,
+    `Subscription.on_run` a run); one that waits longer than LIVE_SEND_TIMEOUT ends as too slow,
+    and the others go on. One timer per call, not per socket: under daphne no send waits, so
+    the bound never fires and costs nothing per socket."""
     remaining = iter(subscriptions)
     while True:
         current: Subscription | None = None
         try:
             async with asyncio.timeout(settings.LIVE_SEND_TIMEOUT):
                 for current in remaining:
-                    await step(current)
+                    await step(current, *args)
             return
         except TimeoutError:
             if current is not None:

@@ -92,7 +92,7 @@ class Stream:
             self.last_seq = frame.seq
         if run is not None:
             await self.learn(run)
-        await each(list(self.subscriptions), lambda subscription: subscription.put(frame))
+        await each(list(self.subscriptions), Subscription.put, frame)
         if frame.event == "close":
             self.finish()
 
@@ -101,19 +101,18 @@ class Stream:
         if run is None or (self.run is not None and run.number <= self.run.number):
             return
         self.run = run
-        await each(list(self.subscriptions), lambda subscription: subscription.on_run(run))
+        await each(list(self.subscriptions), Subscription.on_run, run)
 
     async def _fill_gap(self, after: int, before: int) -> None:
         texts = await self.relay.state.since(self.sid, after)
         if texts is None:
             logger.warning("stream %s: frames %d..%d lost and no longer buffered", self.sid, after + 1, before - 1)
-            lost = reload_frame(before - 1)
-            await each(list(self.subscriptions), lambda subscription: subscription.put(lost))
+            await each(list(self.subscriptions), Subscription.put, reload_frame(before - 1))
             return
         logger.info("stream %s: refilled frames %d..%d from the buffer", self.sid, after + 1, before - 1)
         for frame in (stored_frame(text) for text in texts):
             if frame.seq is not None and frame.seq < before:
-                await each(list(self.subscriptions), lambda subscription, frame=frame: subscription.put(frame))
+                await each(list(self.subscriptions), Subscription.put, frame)
 
     def finish(self) -> None:
         """The watched job finished: stop contending/reading until a new subscription comes."""
