@@ -375,6 +375,22 @@ ACCESS_RECHECK_SECONDS = env_int("JOBSDASH_ACCESS_RECHECK_SECONDS", 30, minimum=
 # The benchmark's ceiling view (/bench/trivial, jobsdash.bench.views): served with DEBUG or this on,
 # never in a production URL map.
 BENCH_VIEWS = env_bool("JOBSDASH_BENCH_VIEWS", False)
+# The live relay (jobsdash/live/), in seconds unless said otherwise.
+LIVE_LINGER = env_float("JOBSDASH_LIVE_LINGER", 10.0)  # an unwatched upstream stream stays open
+LIVE_BACKOFF_BASE = env_float("JOBSDASH_LIVE_BACKOFF_BASE", 0.5, minimum=0.01)  # first reconnect delay bound
+LIVE_BACKOFF_MAX = env_float("JOBSDASH_LIVE_BACKOFF_MAX", 30.0, minimum=0.01)
+LIVE_UNAUTHORIZED_RETRY = env_float("JOBSDASH_LIVE_UNAUTHORIZED_RETRY", 60.0, minimum=0.01)
+LIVE_WATCHDOG = env_float("JOBSDASH_LIVE_WATCHDOG", 45.0, minimum=0.1)  # the registry keeps alive every few s
+LIVE_BUFFER_SIZE = env_int("JOBSDASH_LIVE_BUFFER_SIZE", 500, minimum=1)  # frames kept per stream
+LIVE_SEND_TIMEOUT = env_float("JOBSDASH_LIVE_SEND_TIMEOUT", 2.0, minimum=0.01)  # then a socket is too slow
+LIVE_LEASE_TTL = env_float("JOBSDASH_LIVE_LEASE_TTL", 5.0, minimum=0.1)  # with Redis
+LIVE_STATE_RETENTION = env_float("JOBSDASH_LIVE_STATE_RETENTION", 3600.0, minimum=1.0)
+LIVE_CLOCK_MARGIN = env_float("JOBSDASH_LIVE_CLOCK_MARGIN", 2.0)  # between processes' clocks
+# The live pages (static/js/live.js, refetch.js), given to them as data-* attributes.
+LIVE_PAGE_RESYNC = env_float("JOBSDASH_LIVE_PAGE_RESYNC", 300.0)  # 0: never refetch without a reason
+LIVE_PAGE_HIDDEN_GRACE = env_float("JOBSDASH_LIVE_PAGE_HIDDEN_GRACE", 10.0)
+LIVE_PAGE_BACKOFF_BASE = env_float("JOBSDASH_LIVE_PAGE_BACKOFF_BASE", 1.0, minimum=0.01)
+LIVE_PAGE_BACKOFF_MAX = env_float("JOBSDASH_LIVE_PAGE_BACKOFF_MAX", 30.0, minimum=0.01)
 
 # One line per record, logfmt, with the request id; credentials masked (jobsdash.ops.logs).
 LOGGING = {

@@ -3,7 +3,9 @@
 Views call `list_jobs` / `get_job` (sync: views are sync, DRF is sync) and get a `Cached` answer:
 the upstream's JSON document as bytes and as data, when it was fetched, and whether it is a stale
 copy served because the upstream failed. The relay calls `on_job_event` for every job event so
-that pages never show a job older than the stream they watch.
+that pages never show a job older than the stream they watch, and `on_stream_gap` when its
+stream may have missed events (a reconnect that could not resume), so that pages refetching after
+it get the registry's documents, not copies from before the gap.
 
 - Keys carry the tenant's primary key and the normalized query, hashed: no key of one tenant can
   be computed from another tenant's request.
@@ -63,6 +65,12 @@ class Cached:
     def age_seconds(self) -> float:
         return max(0.0, time.time() - self.fetched_at)
 
+    @property
+    def fetched_at_ms(self) -> int:
+        """When the fetch of this copy began, in ms since the epoch: how old a page built from it
+        is (the page gives it to its live socket as `asof=`)."""
+        return int(self.fetched_at * 1000)
+
 
 def list_jobs(tenant: Tenant, query: ListQuery) -> Cached:
     """The tenant's job list for `query`, from the cache when fresh.
@@ -86,7 +94,14 @@ def get_job(tenant: Tenant, job_type: str, job_id: str) -> Cached:
     raises InvalidQuery (`type`, `id`) for it before sending anything.
     """
     key = _job_key(tenant, job_type, job_id)
-    return _lookup("job", key, f"{key}:changed", _job_ttl, lambda: client.get_job(tenant, job_type, job_id))
+    return _lookup(
+        "job",
+        key,
+        f"{key}:changed",
+        _job_ttl,
+        lambda: client.get_job(tenant, job_type, job_id),
+        _unfinished_changed_key(tenant),
+    )
 
 
 async def on_job_event(tenant: Tenant, job_type: str | None, job_id: str | None) -> None:
@@ -96,6 +111,18 @@ async def on_job_event(tenant: Tenant, job_type: str | None, job_id: str | None)
     off as fresh, and the old copies can still be served if the upstream fails right after.
     """
     await sync_to_async(_forget, thread_sensitive=False)(tenant, job_type, job_id)
+
+
+async def on_stream_gap(tenant: Tenant) -> None:
+    """A stream of the tenant may have missed events: every cached list of the tenant and every
+    cached unfinished job may be out of date (finished jobs do not change). Marked, as above, with
+    one tenant-wide mark for the jobs, checked beside each job's own."""
+    await sync_to_async(_forget_unfinished, thread_sensitive=False)(tenant)
+
+
+def _forget_unfinished(tenant: Tenant) -> None:
+    now = time.time()
+    cache.set_many({_lists_changed_key(tenant): now, _unfinished_changed_key(tenant): now}, settings.CACHE_TTL_STALE)
 
 
 def _forget(tenant: Tenant, job_type: str | None, job_id: str | None) -> None:
@@ -124,13 +151,32 @@ def _lists_changed_key(tenant: Tenant) -> str:
     return f"jobs:{_VERSION}:t{tenant.pk}:lists-changed"
 
 
+def _unfinished_changed_key(tenant: Tenant) -> str:
+    return f"jobs:{_VERSION}:t{tenant.pk}:unfinished-changed"
+
+
+def _finished(entry: Cached) -> bool:
+    return (entry.document.get("job") or {}).get("state") in FINISHED_STATES
+
+
 Fetch = Callable[[], Awaitable[dict[str, Any]]]
 
 
-def _lookup(kind: str, key: str, changed_key: str, fresh_for: Callable[[dict[str, Any]], int], fetch: Fetch) -> Cached:
-    found = cache.get_many([key, changed_key])
+def _lookup(
+    kind: str,
+    key: str,
+    changed_key: str,
+    fresh_for: Callable[[dict[str, Any]], int],
+    fetch: Fetch,
+    unfinished_changed_key: str | None = None,
+) -> Cached:
+    """The entry of `key` if fresh, else fetched. It is out of date once `changed_key` is later
+    than its fetch, and so is an unfinished job once `unfinished_changed_key` is."""
+    found = cache.get_many([key, changed_key, *([unfinished_changed_key] if unfinished_changed_key else [])])
     entry: Cached | None = found.get(key)
     changed_at: float = found.get(changed_key, 0.0)
+    if unfinished_changed_key and (entry is None or not _finished(entry)):
+        changed_at = max(changed_at, found.get(unfinished_changed_key, 0.0))
     if _fresh(entry, changed_at):
         CACHE_LOOKUPS.labels(kind, "hit").inc()
         return entry

@@ -6,7 +6,7 @@ so an admin can end a link at once.
 
 >>> link = create_link(tenant, user, scope="job", job_type="build", job_id="abc", lifetime=timedelta(hours=1))
 >>> grant = resolve(token_for(link))   # raises LinkRefused when tampered, expired or revoked
->>> grant.allows_stream(job_type="build", job_id="abc", children=True)
+>>> grant.reach.allows_stream(job_type="build", job_id="abc", children=True)
 True
 """
 
@@ -65,14 +65,6 @@ class Grant:
         if self.scope == EmbedLink.Scope.JOB:
             return Reach(job=(self.job_type, self.job_id))
         return Reach(query=self.query or ListQuery())
-
-    def allows_stream(self, job_type: str | None, job_id: str | None, children: bool) -> bool:
-        """Whether a websocket with these parameters stays within the grant."""
-        return self.reach.allows_stream(job_type, job_id, children)
-
-    def allows_event(self, event: str, data: Any) -> bool:
-        """Whether a frame of the stream concerns the granted jobs (see `Reach.allows_event`)."""
-        return self.reach.allows_event(event, data)
 
 
 def create_link(

@@ -29,6 +29,10 @@ SINGLE_FLIGHT_JOINS = Counter(
 OPEN_WEBSOCKETS = Gauge("jobsdash_open_websockets", "Websockets open in this process.")
 OPEN_UPSTREAM_STREAMS = Gauge("jobsdash_open_upstream_streams", "Upstream event streams held by this process.")
 RELAY_RECONNECTS = Counter("jobsdash_relay_reconnects_total", "Reconnections of upstream event streams.")
+RELAY_GAPS = Counter(
+    "jobsdash_relay_gaps_total",
+    "Upstream connections that could not prove they missed no event (their pages were told to refetch).",
+)
 EVENTS_RELAYED = Counter("jobsdash_events_relayed_total", "Upstream events relayed to browsers.", ["event"])
 SOCKETS_OVERFLOWED = Counter(
     "jobsdash_sockets_overflowed_total", "Websockets closed (4013) because the browser did not keep up."

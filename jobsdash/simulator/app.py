@@ -259,7 +259,7 @@ class SimulatorApp:
         stream = Stream(slug, job_type, request.param("id") or None, children, request.headers.get("last-event-id"))
         sim.open_stream(stream)
         # Taken in the same step as the registration: an event is either replayed or queued, never both.
-        backlog = sim.replay(stream, int(stream.last_event_id)) if (stream.last_event_id or "").isdigit() else []
+        backlog = sim.replay(stream, stream.last_event_id)
         try:
             await _stream(sim, stream, backlog, receive, send)
         finally:
@@ -354,7 +354,7 @@ def _half_event(sim: Simulator, slug: str) -> bytes:
     if job is None:
         return b'event: active\ndata: {"job": {"ty'
     document = jobmod.event_document(job, sim.base_url, {"prev": "waiting"}, sim.now())
-    frame = f"id: {sim.event_counter + 1}\nevent: active\ndata: {json.dumps(document)}\n\n".encode()
+    frame = f"{sim.id_line(sim.event_counter + 1)}event: active\ndata: {json.dumps(document)}\n\n".encode()
     return frame[: len(frame) // 2]
 
 

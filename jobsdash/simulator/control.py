@@ -81,7 +81,10 @@ def _advance(sim: Simulator, body: dict[str, Any]) -> Result:
     job = world.find(body.get("type"), str(body.get("id")))
     if job is None:
         raise ControlError(404, f"no job {body.get('type')}/{body.get('id')}")
-    moved = sim.advance(world.config.slug, job, body.get("to"))
+    silent = body.get("silent", False)
+    if not isinstance(silent, bool):
+        raise ControlError(400, "silent must be true or false")
+    moved = sim.advance(world.config.slug, job, body.get("to"), silent=silent)
     return 200, _describe(job, moved)
 
 

@@ -3,19 +3,24 @@
 
 Everything runs on one event loop; the ASGI app (`app.py`) is the only caller. "Change state"
 (`advance`, `create_job`) and "deliver events" (`emit`, the only writer to stream queues) are
-kept apart, so every state change reaches the streams the same way.
+kept apart, so every state change reaches the streams the same way, and a silent change (what a
+lost event looks like) is one that skips `emit`.
+
+The registry's spec documents no SSE event ids, so by default events carry none and
+`Last-Event-ID` replays nothing; `SimulatorConfig.event_ids` (`--event-ids`) turns both on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +62,9 @@ class TenantConfig:
 @dataclass
 class SimulatorConfig:
     """How a simulator behaves. `base_url` is the origin put in HAL links (the server sets it once
-    bound; without it, the Host header of the latest request is used)."""
+    bound; without it, the Host header of the latest request is used). `event_ids`: send an SSE
+    `id:` line with each job event and replay what a reconnect missed after `Last-Event-ID` (the
+    registry's spec documents neither, so off by default)."""
 
     tenants: list[TenantConfig]
     seed: int = 0
@@ -67,6 +74,7 @@ class SimulatorConfig:
     history: int = 1000
     base_url: str = ""
     backlog: int = 0  # more finished jobs per tenant in the seeded history (a long list for benchmarks)
+    event_ids: bool = False
 
 
 @dataclass
@@ -189,6 +197,7 @@ class Simulator:
         self.event_counter = 0  # never reset: ids stay unique for Last-Event-ID
         self._life_task: asyncio.Task[None] | None = None
         self._generation = 0
+        self._silent = False  # inside a silent change: no event is sent or kept
         self.reset()
 
     # --- state -------------------------------------------------------------------------------
@@ -301,12 +310,15 @@ class Simulator:
 
     # --- events ------------------------------------------------------------------------------
 
-    def emit(self, slug: str, job: Job, name: str, data: dict[str, Any]) -> Event:
-        """Record a job event in the tenant's history and deliver it to the matching streams."""
+    def emit(self, slug: str, job: Job, name: str, data: dict[str, Any]) -> Event | None:
+        """Record a job event in the tenant's history and deliver it to the matching streams
+        (None, and nothing recorded or sent, inside a silent change)."""
+        if self._silent:
+            return None
         self.event_counter += 1
         document = jobmod.event_document(job, self.base_url, data, self.now())
         payload = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        frame = f"id: {self.event_counter}\nevent: {name}\ndata: {payload}\n\n".encode()
+        frame = f"{self.id_line(self.event_counter)}event: {name}\ndata: {payload}\n\n".encode()
         keys = (job.key, *(ancestor.key for ancestor in job.ancestors()))
         event = Event(self.event_counter, name, keys, job.finished, frame)
         self.history[slug].append(event)
@@ -316,7 +328,16 @@ class Simulator:
                 stream.queue.put_nowait(("event", event))
         return event
 
-    def replay(self, stream: Stream, after: int) -> list[Event]:
+    def id_line(self, event_id: int) -> str:
+        """The SSE `id:` line of an event, if events carry ids (`event_ids`)."""
+        return f"id: {event_id}\n" if self.config.event_ids else ""
+
+    def replay(self, stream: Stream, last_event_id: str | None) -> list[Event]:
+        """The events a stream opened with `Last-Event-ID` missed (none when events carry no ids:
+        there is nothing a client could have been given to resume from)."""
+        if not self.config.event_ids or not (last_event_id or "").isdigit():
+            return []
+        after = int(last_event_id or 0)
         return [event for event in self.history[stream.tenant] if event.id > after and stream.wants(event)]
 
     def open_stream(self, stream: Stream) -> None:
@@ -390,9 +411,14 @@ class Simulator:
             self._schedule(slug, job)
         return job
 
-    def advance(self, slug: str, job: Job, to: str | None = None) -> Job:
+    def advance(self, slug: str, job: Job, to: str | None = None, silent: bool = False) -> Job:
         """Move a job one step (or to `to`), emitting the events; returns the job that moved
-        (a waiting-children parent moves its first unfinished child)."""
+        (a waiting-children parent moves its first unfinished child). `silent`: the state
+        changes (the parent's and siblings' too, if it finishes) and no event is sent or kept
+        for replay, as if the stream had lost them. Timers it schedules run as usual later."""
+        if silent:
+            with self._silently():
+                return self.advance(slug, job, to)
         if job.finished:
             raise ControlError(409, f"job {job.type}/{job.id} is {job.state}")
         if to is None and job.state == "waiting-children":
@@ -407,6 +433,14 @@ class Simulator:
             raise ControlError(400, "to must be active, completed, failed, delayed or waiting")
         self._transition(slug, job, to)
         return job
+
+    @contextlib.contextmanager
+    def _silently(self) -> Iterator[None]:
+        before, self._silent = self._silent, True
+        try:
+            yield
+        finally:
+            self._silent = before
 
     @staticmethod
     def _next_state(job: Job) -> str:

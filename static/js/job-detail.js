@@ -1,7 +1,10 @@
 // The job page, live: the state follows the job's events, a timeline lists them (its children's
-// too), and when the job finishes the page's facts are refreshed from the server.
+// too), and when the job finishes the page's facts are refreshed from the server. When the page
+// may have missed something, its facts and family are refetched in place (live-page.js) and the
+// timeline marks where events may be missing.
 
-import { connectLive } from "./live.js";
+import { freshness } from "./freshness.js";
+import { livePage } from "./live-page.js";
 import { FAMILY_CHILD_TYPES, FINISHED, shortId } from "./rules.js";
 
 const article = document.querySelector("article.job-detail");
@@ -62,36 +65,52 @@ function updateFamily(frame) {
   badge.className = `badge state-${frame.event}`;
 }
 
-async function refresh() {
-  const answer = await fetch(window.location.href, { credentials: "same-origin" });
-  if (!answer.ok) return;
-  const page = new DOMParser().parseFromString(await answer.text(), "text/html");
-  const fresh = page.querySelector("article.job-detail");
-  if (fresh) article.replaceChildren(...fresh.childNodes);
-  article.dataset.state = fresh ? fresh.dataset.state : article.dataset.state;
+// The timeline's mark of a refetch after a gap: events before it may be missing from the list.
+function markGap() {
+  const item = document.createElement("li");
+  item.className = "gap changed";
+  const when = document.createElement("time");
+  const at = new Date();
+  when.dateTime = at.toISOString();
+  when.textContent = at.toLocaleTimeString();
+  const what = document.createElement("span");
+  what.textContent = ` events may be missing here · refreshed from the registry: ${article.dataset.state}`;
+  item.append(when, what);
+  timeline.append(item);
+  timeline.closest("section").hidden = false;
 }
 
-function onEvent(frame) {
-  // For the page's other live parts, which follow the same frames in modules of their own.
-  document.dispatchEvent(new CustomEvent("jobsdash:live-event", { detail: frame }));
+// The server-rendered parts of a refetched job page: the article's facts, failure, family, log
+// and documents. Its link tools stay the ones on the page (their buttons are wired already).
+function swap(fetched, why) {
+  const fresh = fetched.querySelector("article.job-detail");
+  if (!fresh) throw new Error("not the job page");
+  const tools = article.querySelector(".link-tools");
+  const freshTools = fresh.querySelector(".link-tools");
+  if (tools && freshTools) freshTools.replaceWith(tools);
+  article.replaceChildren(...fresh.childNodes);
+  article.dataset.state = fresh.dataset.state;
+  for (const banner of document.querySelectorAll("main .banner.stale")) banner.remove();
+  // A gap after the page was live: before that, its own data was all it showed.
+  if (why === "reload" && page.status.wasLive) markGap();
+}
+
+let page = null; // the live page (live-page.js)
+
+function apply(frame) {
   if (!frame.data || typeof frame.data !== "object" || !frame.data.job) return;
   addToTimeline(frame);
   updateFamily(frame);
   const job = frame.data.job;
   if (job.id === article.dataset.jobId && job.type === article.dataset.jobType) {
     setState(frame.event);
-    if (FINISHED.has(frame.event)) refresh();
+    if (FINISHED.has(frame.event)) page.refetch();
   }
 }
 
 if (article && article.dataset.ws && FINISHED.has(article.dataset.state) && !article.dataset.hasChildren) {
-  const indicator = document.getElementById("live-status");
-  indicator.dataset.state = "finished";
-  indicator.querySelector(".live-label").textContent = "Job finished";
+  // A finished job changes no more: nothing to follow.
+  freshness(document.getElementById("live-status"), Number(article.dataset.asof)).connection("finished");
 } else if (article && article.dataset.ws) {
-  connectLive(article.dataset.ws, {
-    onEvent,
-    onReload: refresh,
-    indicator: document.getElementById("live-status"),
-  });
+  page = livePage({ wsUrl: article.dataset.ws, data: article, indicator: document.getElementById("live-status"), apply, swap });
 }

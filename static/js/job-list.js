@@ -1,12 +1,13 @@
 // The job list, live: new jobs appear at the top, state badges and counts change in place,
-// changed rows flash briefly. "Pause live updates" holds events until it is switched off.
+// changed rows flash briefly. "Pause live updates" holds events until it is switched off. When
+// the page may have missed something, the rows and the overview are refetched in place
+// (live-page.js), keeping the search, the sort and the scroll position.
 
-import { connectLive } from "./live.js";
+import { livePage } from "./live-page.js";
 import { FINISHED, JOB_EVENTS } from "./rules.js";
 
 const table = document.getElementById("job-table");
 const pauseToggle = document.getElementById("pause-live");
-const held = [];
 
 function rowOf(job) {
   for (const row of table.tBodies[0].rows) {
@@ -69,42 +70,38 @@ async function apply(frame) {
   updateCount();
 }
 
-// Events are applied one after the other, in the order of their seq, even when a row is fetched.
-let applying = Promise.resolve();
-
-function enqueue(frame) {
-  applying = applying.then(() => apply(frame)).catch((error) => console.warn("jobsdash: live update failed", error));
+// The server-rendered parts of a refetched list page, swapped in by id: the rows (table-tools.js
+// sorts and filters them again, overview.js fetches the overview of the rows anew) and the count.
+function swap(fetched) {
+  const fresh = fetched.getElementById("job-table");
+  if (!fresh || !fresh.tBodies.length) throw new Error("not the job list");
+  const scrolled = window.scrollY;
+  table.tBodies[0].replaceChildren(...fresh.tBodies[0].childNodes);
+  const count = fresh.querySelector("caption .count");
+  if (count) table.querySelector("caption .count").textContent = count.textContent;
+  for (const banner of document.querySelectorAll("main .banner.stale")) banner.remove();
+  document.dispatchEvent(new CustomEvent("jobsdash:rows-changed"));
+  window.scrollTo(window.scrollX, scrolled);
 }
 
-function showHeld() {
+function showHeld(count) {
   const counter = document.getElementById("held-count");
-  if (counter) counter.textContent = held.length ? `(${held.length} update${held.length === 1 ? "" : "s"} held)` : "";
-}
-
-function onEvent(frame) {
-  // For the page's other live parts, which follow the same frames in modules of their own.
-  document.dispatchEvent(new CustomEvent("jobsdash:live-event", { detail: frame }));
-  if (pauseToggle && pauseToggle.checked) {
-    held.push(frame);
-    showHeld();
-  } else {
-    enqueue(frame);
-  }
+  if (counter) counter.textContent = count ? `(${count} update${count === 1 ? "" : "s"} held)` : "";
 }
 
 if (table && table.dataset.ws) {
-  connectLive(table.dataset.ws, {
-    onEvent,
-    onReload: () => window.location.reload(),
+  const page = livePage({
+    wsUrl: table.dataset.ws,
+    data: table,
     indicator: document.getElementById("live-status"),
+    apply,
+    swap,
+    paused: () => Boolean(pauseToggle && pauseToggle.checked),
+    onHeld: showHeld,
   });
   if (pauseToggle) {
     pauseToggle.hidden = false;
     pauseToggle.closest("label").hidden = false;
-    pauseToggle.addEventListener("change", () => {
-      if (pauseToggle.checked) return;
-      while (held.length) enqueue(held.shift());
-      showHeld();
-    });
+    pauseToggle.addEventListener("change", () => (pauseToggle.checked ? page.pause() : page.resume()));
   }
 }

@@ -1,32 +1,32 @@
 // Live job events over the dashboard's websocket (frames: see DESIGN.md, "Websocket frames").
 //
-// connectLive(url, {onEvent, onReload, indicator}) keeps one socket open: it reconnects with
-// exponential backoff and jitter, asks for what it missed with `since=<last seq>`, closes while
-// the tab is hidden and catches up when it is shown again, and stops for good after `close`, or
-// when the access that let the page in has ended (the page must be reloaded, to log in again or
-// to see that the link is no longer valid): the server closes an open socket with 4003, and
-// refuses a new one, in which case the page asks for itself to tell that from an outage.
+// connectLive(url, {onEvent, onReload, status, asof, timings}) keeps one socket open: it
+// reconnects with exponential backoff and jitter, asks for what it missed with `since=<last
+// seq>` (or, before it has a seq, says how old the page's data is with `asof=<ms>`, so the
+// server can catch it up or tell it to reload), closes while the tab is hidden and catches up
+// when it is shown again, and stops for good after `close`, or when the access that let the page
+// in has ended (the page must be reloaded, to log in again or to see that the link is no longer
+// valid): the server closes an open socket with 4003, and refuses a new one, in which case the
+// page asks for itself to tell that from an outage. `status` (freshness.js) hears what the
+// connection is doing; `onReload(seq)` is told to refetch the page (live frames follow seq).
+//
+// Timings come from the server as data-* attributes of the freshness line (see timingsOf).
 
-const BACKOFF_FIRST_MS = 1000;
-const BACKOFF_MAX_MS = 30000;
-const HIDDEN_GRACE_MS = 10000;
 const CLOSE_ACCESS_ENDED = 4003;
+const OFFLINE_AFTER = 3; // failed attempts before "Reconnecting" becomes "Offline since"
 
-function timeOfDay(date) {
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-function showState(indicator, state, since) {
-  if (!indicator) return;
-  indicator.dataset.state = state;
-  const label = indicator.querySelector(".live-label") || indicator;
-  if (state === "live") label.textContent = "Live";
-  else if (state === "reconnecting") label.textContent = "Reconnecting…";
-  else if (state === "paused") label.textContent = "Paused (tab hidden)";
-  else if (state === "finished") label.textContent = "Job finished";
-  else if (state === "unauthorized") label.textContent = "Waylay rejected the credentials";
-  else if (state === "ended") label.textContent = "Access ended: reload the page";
-  else label.textContent = `Offline since ${timeOfDay(since)}`;
+/** The page's live timings, from the freshness line's data-* attributes (settings LIVE_PAGE_*). */
+export function timingsOf(element) {
+  const ms = (name, fallback) => {
+    const value = Number(element && element.dataset[name]);
+    return Number.isFinite(value) && value >= 0 ? value : fallback;
+  };
+  return {
+    backoffFirstMs: ms("backoffFirstMs", 1000),
+    backoffMaxMs: ms("backoffMaxMs", 30000),
+    hiddenGraceMs: ms("hiddenGraceMs", 10000),
+    resyncMs: ms("resyncMs", 300000),
+  };
 }
 
 async function accessEnded() {
@@ -44,14 +44,15 @@ async function accessEnded() {
   }
 }
 
-function withSince(url, seq) {
+function socketUrl(url, seq, asof) {
   const target = new URL(url, window.location.href);
   target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
   if (seq !== null) target.searchParams.set("since", String(seq));
+  else if (asof) target.searchParams.set("asof", String(asof));
   return target.toString();
 }
 
-export function connectLive(url, { onEvent, onReload = () => {}, indicator = null }) {
+export function connectLive(url, { onEvent, onReload = () => {}, status, asof = () => null, timings }) {
   let socket = null;
   let lastSeq = null;
   let attempt = 0;
@@ -60,20 +61,18 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
   let finished = false;
   let checking = false;
   const pausedSockets = new WeakSet(); // closed by this page while the tab was hidden
-  let offlineSince = null;
 
   function ended() {
     finished = true;
-    showState(indicator, "ended");
+    status.connection("ended");
   }
 
   function schedule() {
     if (finished || document.hidden) return;
-    offlineSince = offlineSince || new Date();
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+    const cap = Math.min(timings.backoffMaxMs, timings.backoffFirstMs * 2 ** attempt);
     attempt += 1;
-    showState(indicator, attempt > 3 ? "offline" : "reconnecting", offlineSince);
-    retryTimer = setTimeout(open, delay);
+    status.connection(attempt > OFFLINE_AFTER ? "offline" : "reconnecting");
+    retryTimer = setTimeout(open, cap * (0.5 + Math.random() / 2));
   }
 
   function handle(frame) {
@@ -85,30 +84,29 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
       // On connect, where the stream stood: what follows comes after it (resume from there).
       if (lastSeq === null && frame.data && typeof frame.data.seq === "number") lastSeq = frame.data.seq;
       const upstream = frame.data && frame.data.upstream;
-      showState(indicator, upstream === "connected" ? "live" : upstream, offlineSince || new Date());
+      status.connection(upstream === "connected" ? "live" : upstream);
       return;
     }
     if (frame.event === "reload") {
-      if (frame.data && typeof frame.data.seq === "number") lastSeq = frame.data.seq;
-      onReload();
+      const seq = frame.data && typeof frame.data.seq === "number" ? frame.data.seq : null;
+      if (seq !== null) lastSeq = seq;
+      onReload(seq);
       return;
     }
     if (frame.event === "close") {
       finished = true;
-      showState(indicator, "finished");
+      status.connection("finished");
     }
     onEvent(frame);
   }
 
   function open() {
     retryTimer = null;
-    socket = new WebSocket(withSince(url, lastSeq));
+    socket = new WebSocket(socketUrl(url, lastSeq, asof()));
     let opened = false;
     socket.addEventListener("open", () => {
       opened = true;
-      attempt = 0;
-      offlineSince = null;
-      showState(indicator, "live");
+      attempt = 0; // "live" once the server says the registry is read (the status frame)
     });
     socket.addEventListener("message", (message) => {
       try {
@@ -154,8 +152,8 @@ export function connectLive(url, { onEvent, onReload = () => {}, indicator = nul
           pausedSockets.add(socket);
           socket.close(4000, "tab hidden");
         }
-        showState(indicator, "paused");
-      }, HIDDEN_GRACE_MS);
+        status.connection("paused");
+      }, timings.hiddenGraceMs);
     } else {
       clearTimeout(hiddenTimer);
       if (!socket && !retryTimer && !checking) open();

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import OperationalError
 from django.test import Client
 
-from jobsdash.live import consumer
+from jobsdash.live import access
 from jobsdash.tenants.models import Membership
 from tests.fixtures.live import LIVE, closed, connected, events, eventually, frame, on_sim, open_socket
 
@@ -92,7 +92,7 @@ async def test_a_recheck_that_cannot_reach_the_database_keeps_the_socket(
     # A database outage cannot be caused here for real: the recheck's membership query fails as
     # it would. The socket stays (its access was checked when it opened) and keeps relaying,
     # until a recheck that works finds the membership gone.
-    real = consumer.atenant_for_user
+    real = access.atenant_for_user
     down, rechecks = True, 0
 
     async def flaky(user: User, slug: str) -> Any:
@@ -104,7 +104,7 @@ async def test_a_recheck_that_cannot_reach_the_database_keeps_the_socket(
 
     user = await sync_to_async(make_user)("ann", acme)
     socket = await connected(cookie_of(await sync_to_async(login)(user)))
-    monkeypatch.setattr(consumer, "atenant_for_user", flaky)
+    monkeypatch.setattr(access, "atenant_for_user", flaky)
     await eventually(lambda: rechecks >= 3, "three failed rechecks")
     job = await on_sim(sim.create_job, "acme", "build")
     (event,) = await events(socket, 1)

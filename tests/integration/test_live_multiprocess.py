@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,10 @@ def _wait_listening(server: Daphne) -> None:
     raise RuntimeError(f"daphne did not listen within {TIMEOUT}s:\n{server.log.read_text()}")
 
 
-@pytest.fixture
-def deployment(sim: Any, tmp_path: Path) -> Iterator[tuple[list[Daphne], str]]:
-    """Two daphne processes of one deployment; (servers, session cookie of a member of acme)."""
+@contextmanager
+def running_deployment(sim_url: str, tmp_path: Path, **env_extra: str) -> Iterator[tuple[list[Daphne], str]]:
+    """Two daphne processes of one deployment on the simulator at `sim_url`, with `env_extra` in
+    their environment; (servers, session cookie of a member of acme)."""
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -86,10 +88,11 @@ def deployment(sim: Any, tmp_path: Path) -> Iterator[tuple[list[Daphne], str]]:
         "DJANGO_DEBUG": "true",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "JOBSDASH_LOG_LEVEL": "INFO",
+        **env_extra,
     }
     manage = [sys.executable, "manage.py"]
     done = subprocess.run(
-        [*manage, "shell", "-c", SETUP.format(url=sim.url)], cwd=ROOT, env=env, check=True, capture_output=True
+        [*manage, "shell", "-c", SETUP.format(url=sim_url)], cwd=ROOT, env=env, check=True, capture_output=True
     )
     cookie = f"sessionid={done.stdout.decode().split()[-1]}"
     servers = []
@@ -105,6 +108,13 @@ def deployment(sim: Any, tmp_path: Path) -> Iterator[tuple[list[Daphne], str]]:
     finally:
         for server in servers:
             stop_process(server.process)
+
+
+@pytest.fixture
+def deployment(sim: Any, tmp_path: Path) -> Iterator[tuple[list[Daphne], str]]:
+    """Two daphne processes of one deployment; (servers, session cookie of a member of acme)."""
+    with running_deployment(sim.url, tmp_path) as deployed:
+        yield deployed
 
 
 @pytest.fixture
@@ -187,3 +197,60 @@ async def test_one_upstream_stream_serves_both_processes_and_survives_the_holder
     assert [_job_id(f) for f in numbered if f["event"] != "ack"] == [while_away["id"], after["id"]]
     await eventually(lambda: sim.open_streams("acme") == 1, "one open stream after the takeover", within=TIMEOUT)
     assert _holder_pid() == servers[1 - holder].process.pid
+
+
+async def _holder_and_survivor(
+    servers: list[Daphne], sockets: list[ClientConnection]
+) -> tuple[Daphne, ClientConnection]:
+    holder_pid = await asyncio.to_thread(_holder_pid)
+    holder = next(i for i, server in enumerate(servers) if server.process.pid == holder_pid)
+    return servers[holder], sockets[1 - holder]
+
+
+async def test_a_holder_stopped_with_sigterm_hands_its_stream_over_at_once(
+    sim: Any, tmp_path: Path, open_socket: Callable[[Daphne, str], Any]
+) -> None:
+    # A lease that would outlive the test: the other process can only take over if it is released.
+    with running_deployment(sim.url, tmp_path, JOBSDASH_LIVE_LEASE_TTL="600") as (servers, cookie):
+        sockets = [await open_socket(server, cookie) for server in servers]
+        for ws in sockets:
+            assert is_connected(await frame(ws))
+        first = await asyncio.to_thread(sim.create_job, "acme", "build")
+        assert [_job_id(await event(ws)) for ws in sockets] == [first["id"]] * 2
+        holder, survivor = await _holder_and_survivor(servers, sockets)
+
+        holder.process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(holder.process.wait, TIMEOUT) == 0  # a clean stop
+        await eventually(lambda: len(sim.streams_opened("acme")) == 2, "the other process to take over", within=TIMEOUT)
+        after = await asyncio.to_thread(sim.create_job, "acme", "scale")
+        assert _job_id(await event(survivor)) == after["id"]
+        survivor_server = next(server for server in servers if server is not holder)
+        assert await asyncio.to_thread(_holder_pid) == survivor_server.process.pid
+        assert "releasing the live streams" in holder.log.read_text()
+
+
+@pytest.mark.parametrize("event_ids", [True, False], ids=["with-ids", "without-ids"])
+async def test_a_takeover_reloads_the_other_processes_pages_only_without_event_ids(
+    event_ids: bool, request: pytest.FixtureRequest, tmp_path: Path, open_socket: Callable[[Daphne, str], Any]
+) -> None:
+    sim = request.getfixturevalue("sim" if event_ids else "sim_without_ids")
+    with running_deployment(sim.url, tmp_path) as (servers, cookie):
+        sockets = [await open_socket(server, cookie) for server in servers]
+        for ws in sockets:
+            assert is_connected(await frame(ws))
+        first = await asyncio.to_thread(sim.create_job, "acme", "build")
+        seen = [await event(ws) for ws in sockets]
+        holder, survivor = await _holder_and_survivor(servers, sockets)
+        holder.process.send_signal(signal.SIGKILL)
+        await eventually(lambda: len(sim.streams_opened("acme")) == 2, "the other process to take over", within=TIMEOUT)
+        after = await asyncio.to_thread(sim.create_job, "acme", "scale")
+        received = [await frame(survivor)]
+        while _job_id(received[-1]) != after["id"]:
+            received.append(await frame(survivor))
+        reloads = [f for f in received if f["event"] == "reload"]
+        if event_ids:
+            assert reloads == []  # resumed with Last-Event-ID: nothing can have been missed
+        else:
+            assert reloads == [{"event": "reload", "data": {"seq": seen[0]["seq"]}}]  # after what it saw
+            assert received.index(reloads[0]) < len(received) - 1  # before the next job's event
+        assert _job_id(seen[0]) == first["id"]

@@ -444,6 +444,46 @@ def test_last_event_id_replays_what_was_missed(sim: Simulator) -> None:
     assert sim.streams_opened("acme")[-1]["last_event_id"] == last
 
 
+def test_without_event_ids_events_carry_no_id_and_nothing_is_replayed(sim_without_ids: Simulator) -> None:
+    sim = sim_without_ids
+    with SSE(sim) as stream:
+        assert stream.next()["event"] == "ack"
+        job = sim.create_job("acme", "scale")
+        raw = stream.raw_event()
+        assert raw is not None and raw.startswith(b"event: waiting\n")  # no `id:` line, as the spec
+    sim.advance("acme", "scale", job["id"])
+    with SSE(sim, headers={"Last-Event-ID": "1"}) as resumed:
+        assert resumed.next()["event"] == "ack"
+        sim.advance("acme", "scale", job["id"])  # completed: the first event it gets is this one
+        event = resumed.job_event()
+        assert (event["event"], event["id"]) == ("completed", None)
+
+
+def test_a_silent_change_changes_the_job_and_sends_no_event(sim: Simulator) -> None:
+    job = sim.create_job("acme", "deploy")
+    with SSE(sim) as stream:
+        assert stream.next()["event"] == "ack"
+        moved = sim.advance("acme", "deploy", job["id"], to="active", silent=True)
+        assert moved["state"] == "active"
+        marker = sim.create_job("acme", "scale")  # the next event on the stream is this one's
+        last = stream.job_event()
+        assert last["data"]["job"]["id"] == marker["id"]
+    assert get(sim, job_path("deploy", job["id"])).json()["job"]["state"] == "active"
+    before = sim.stats()["events_emitted"]["acme"]
+    sim.advance("acme", "deploy", job["id"], to="failed", silent=True)
+    assert sim.stats()["events_emitted"]["acme"] == before
+    # Nothing kept for replay either: a reconnect from before the change gets only what follows.
+    with SSE(sim, headers={"Last-Event-ID": last["id"]}) as resumed:
+        assert resumed.next()["event"] == "ack"
+        follower = sim.create_job("acme", "scale")
+        assert resumed.job_event()["data"]["job"]["id"] == follower["id"]
+    assert get(sim, job_path("deploy", job["id"])).json()["job"]["state"] == "failed"
+    response = httpx.post(
+        f"{sim.url}/_sim/jobs/advance", json={"tenant": "acme", "type": "scale", "id": follower["id"], "silent": "yes"}
+    )
+    assert response.status_code == 400 and "silent" in response.json()["message"]
+
+
 def test_the_stream_rejects_bad_parameters_and_credentials(sim: Simulator) -> None:
     assert get(sim, f"{JOBS}/events", params={"type": "compile"}).status_code == 400
     assert get(sim, f"{JOBS}/events", params={"children": "maybe"}).status_code == 400

@@ -10,6 +10,7 @@ from autobahn.websocket.protocol import WebSocketProtocol
 from jobsdash.live import consumer
 from jobsdash.live.consumer import parse_query
 from jobsdash.live.origin import LiveOriginValidator
+from jobsdash.live.query import parse_asof
 from jobsdash.waylay.errors import InvalidQuery
 
 
@@ -40,6 +41,16 @@ def test_it_refuses_bad_values_naming_the_parameter(query: bytes, parameter: str
     with pytest.raises(InvalidQuery) as refused:
         parse_query(query)
     assert refused.value.parameter == parameter
+
+
+def test_it_reads_asof_as_seconds_and_refuses_what_is_not_a_time_in_ms() -> None:
+    assert parse_asof(b"asof=1733090551123") == 1733090551.123
+    assert parse_asof(b"type=build") is None
+    assert parse_asof(b"asof=") is None
+    for bad in (b"asof=soon", b"asof=-5", b"asof=1.5", b"asof=1234567890123456", b"asof=1&asof=2"):
+        with pytest.raises(InvalidQuery) as refused:
+            parse_query(bad)  # refused with the rest of the URL, before the handshake
+        assert refused.value.parameter == "asof"
 
 
 @pytest.mark.parametrize(

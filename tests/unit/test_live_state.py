@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from jobsdash.live.state import LocalState, RedisState, StreamState
+from jobsdash.live.state import LocalState, RedisState, Run, StreamState, seq_before
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -88,3 +88,32 @@ async def test_it_remembers_position_and_status_for_the_next_holder(state: Strea
     assert await state.acquire(sid, "b", 5)
     await state.forget_event_id(sid, "b")
     assert (await state.position(sid)).last_event_id is None
+
+
+async def test_it_keeps_the_run_and_when_each_frame_was_published(state: StreamState, sid: str) -> None:
+    assert (await state.position(sid)).run is None
+    assert await state.acquire(sid, "a", 5)
+    assert await state.begin_run(sid, "a", Run(1, 1000.5, 0))
+    for seq in range(1, 8):
+        assert await state.append(sid, "a", seq, f'{{"seq":{seq}}}', None, at=1000.0 + seq)
+    assert (await state.position(sid)).run == Run(1, 1000.5, 0)
+    assert await state.times(sid) == (7, [1003.0, 1004.0, 1005.0, 1006.0, 1007.0])  # as many as frames kept
+    await state.release(sid, "a")
+    assert await state.acquire(sid, "b", 5)
+    assert not await state.begin_run(sid, "a", Run(9, 2000.0, 7))  # fenced, like every write
+    assert await state.begin_run(sid, "b", Run(2, 2000.0, 7))
+    assert (await state.position(sid)).run == Run(2, 2000.0, 7)
+
+
+@pytest.mark.parametrize(
+    ("moment", "floor", "expected"),
+    [
+        (1005.5, 0, 5),  # frames 6 and 7 were published after the moment
+        (1007.0, 0, 7),  # none was
+        (1000.0, 0, None),  # all kept frames are later, and 1 and 2 are gone: they may be too
+        (1000.0, 2, 2),  # ... unless 1 and 2 are known to be older (from before the run)
+    ],
+)
+def test_it_finds_where_the_frames_after_a_moment_begin(moment: float, floor: int, expected: int | None) -> None:
+    assert seq_before(7, [1003.0, 1004.0, 1005.0, 1006.0, 1007.0], moment, floor) == expected
+    assert seq_before(4, [], moment, 4) == 4  # nothing published since the run began

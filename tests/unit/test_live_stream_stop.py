@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jobsdash.live import relay as relay_module
+from jobsdash.live import upstream as upstream_module
 from jobsdash.live.relay import Stream
 from jobsdash.waylay.client import Event
 
@@ -50,7 +50,7 @@ def keep_alive() -> Event:
 
 async def test_a_reader_cancelled_as_an_event_arrives_stops(stream: Stream, monkeypatch: pytest.MonkeyPatch) -> None:
     upstream = Upstream()
-    monkeypatch.setattr(relay_module, "stream_events", upstream.stream_events)
+    monkeypatch.setattr(upstream_module, "stream_events", upstream.stream_events)
     stream.token = "holder"
     assert await stream.relay.state.acquire(stream.sid, stream.token, 60)
     reader = asyncio.create_task(stream._read(None))
@@ -66,13 +66,13 @@ async def test_a_stream_stops_even_if_its_upstream_loses_a_cancellation(
     stream: Stream, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     upstream = Upstream(loses_a_cancellation=True)
-    monkeypatch.setattr(relay_module, "stream_events", upstream.stream_events)
+    monkeypatch.setattr(upstream_module, "stream_events", upstream.stream_events)
     stream.ensure_running()
     await asyncio.wait_for(upstream.waiting.wait(), 5)
     assert upstream.open == 1
     owner = stream.owner
     assert owner is not None
-    with caplog.at_level(logging.WARNING, logger="jobsdash.live.relay"):
+    with caplog.at_level(logging.WARNING, logger="jobsdash.live.tasks"):
         await stream.relay.aclose()
     assert owner.done()
     assert upstream.open == 0  # the upstream connection was closed, not left behind

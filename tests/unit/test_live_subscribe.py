@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from jobsdash.live.relay import Frame, Relay, Stream, StreamKey, event_frame
+from jobsdash.live.frames import Frame, event_frame
+from jobsdash.live.relay import Relay, Stream, StreamKey
+from jobsdash.live.state import Run
 
 
 async def test_a_frame_stored_while_a_socket_joins_reaches_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,8 +38,8 @@ async def test_a_frame_stored_while_a_socket_joins_reaches_it_once(monkeypatch: 
     delivered = asyncio.Event()
     deliver = stream.deliver
 
-    async def deliver_and_tell(frame: Frame) -> None:
-        await deliver(frame)
+    async def deliver_and_tell(frame: Frame, run: Run | None) -> None:
+        await deliver(frame, run)
         delivered.set()
 
     monkeypatch.setattr(stream, "deliver", deliver_and_tell)

@@ -1,86 +1,23 @@
-"""How the relay hands frames to sockets: right away when the socket's send does not wait, in a
-task of the socket's own (with a bounded queue behind it) when it does, and never in a way that
-lets one socket hold up or break the others."""
+"""How the relay hands frames to sockets: each socket's send in turn, right away (daphne's never
+waits); one that waits is given up on after LIVE_SEND_TIMEOUT without holding the others up for
+longer, and one that fails ends only its own subscription. And when a subscription tells its
+page to refetch: only when a new run of the stream began after the page's data."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from jobsdash.live.relay import Frame, Stream, Subscription, event_frame, run_eagerly
-
-
-async def test_run_eagerly_finishes_a_coroutine_that_never_waits_before_returning() -> None:
-    done: list[int] = []
-
-    async def quick() -> None:
-        done.append(1)
-
-    assert run_eagerly(quick()) is None
-    assert done == [1]
-
-
-async def test_run_eagerly_raises_what_the_coroutine_raised() -> None:
-    async def broken() -> None:
-        raise ValueError("no socket")
-
-    with pytest.raises(ValueError, match="no socket"):
-        run_eagerly(broken())
-
-
-async def test_run_eagerly_hands_back_the_rest_of_a_coroutine_that_waits() -> None:
-    steps: list[str] = []
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    async def waits() -> None:
-        steps.append("before")
-        steps.append(await ready)
-        await asyncio.sleep(0)  # a bare yield to the loop, too
-        steps.append("after")
-
-    rest = run_eagerly(waits())
-    assert rest is not None
-    assert steps == ["before"]
-    task = asyncio.ensure_future(rest)
-    ready.set_result("woken")
-    await task
-    assert steps == ["before", "woken", "after"]
-
-
-async def test_run_eagerly_passes_errors_and_cancellation_to_where_the_coroutine_waits() -> None:
-    loop = asyncio.get_running_loop()
-    failing: asyncio.Future[None] = loop.create_future()
-    stuck: asyncio.Future[None] = loop.create_future()
-    cleaned: list[str] = []
-
-    async def waits_on(future: asyncio.Future[None]) -> None:
-        try:
-            await future
-        finally:
-            cleaned.append("finally")
-
-    rest = run_eagerly(waits_on(failing))
-    assert rest is not None
-    failed = asyncio.ensure_future(rest)
-    failing.set_exception(KeyError("gone"))
-    with pytest.raises(KeyError):
-        await failed
-
-    rest = run_eagerly(waits_on(stuck))
-    assert rest is not None
-    cancelled = asyncio.ensure_future(rest)
-    await asyncio.sleep(0)
-    cancelled.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await cancelled
-    assert stuck.cancelled()
-    assert cleaned == ["finally", "finally"]
-
-
-# Subscriptions ----------------------------------------------------------------------------------
+from jobsdash.live.delivery import Subscription
+from jobsdash.live.frames import Frame, event_frame, status_frame
+from jobsdash.live.relay import Stream
+from jobsdash.live.state import Run
 
 
 def frames(*seqs: int) -> list[Frame]:
@@ -91,125 +28,78 @@ class Socket:
     """A socket's send: records what it was sent; `hold()` makes the next sends wait."""
 
     def __init__(self) -> None:
-        self.sent: list[int | None] = []
+        self.sent: list[dict[str, Any]] = []
         self.gate: asyncio.Event | None = None
         self.interrupted = False
+
+    @property
+    def seqs(self) -> list[int | None]:
+        return [frame.get("seq") for frame in self.sent]
 
     def hold(self) -> None:
         self.gate = asyncio.Event()
 
     async def send(self, frame: Frame) -> None:
-        self.sent.append(frame.seq)
+        self.sent.append(json.loads(frame.text))
         gate = self.gate
         if gate is not None:
             try:
                 await gate.wait()
-            except (asyncio.CancelledError, GeneratorExit):  # cancelled where it waits, or closed
+            except asyncio.CancelledError:  # given up on where it waits
                 self.interrupted = True
                 raise
 
 
 def subscribe(
-    stream: Stream, socket: Socket, maxsize: int = 3, on_overflow: Callable[[], None] = lambda: None
+    stream: Stream,
+    send: Callable[[Frame], Any],
+    on_too_slow: Callable[[], None] = lambda: None,
+    asof: float | None = None,
 ) -> Subscription:
-    subscription = Subscription(stream, maxsize, socket.send, on_overflow)
+    subscription = Subscription(stream, send, on_too_slow, asof)
     stream.subscriptions.add(subscription)
-    subscription._release([])  # no catch-up: live from here
+    subscription._held = None  # no catch-up: live from here
     return subscription
 
 
 async def test_a_frame_reaches_every_socket_during_delivery_when_sends_do_not_wait(stream: Stream) -> None:
     sockets = [Socket() for _ in range(3)]
     for socket in sockets:
-        subscribe(stream, socket)
+        subscribe(stream, socket.send)
     for frame in frames(1, 2):
-        await stream.deliver(frame)
-    # Sent by the time delivery returned: no task per socket had to be scheduled.
-    assert [socket.sent for socket in sockets] == [[1, 2]] * 3
+        await stream.deliver(frame, None)
+    assert [socket.seqs for socket in sockets] == [[1, 2]] * 3
 
 
-async def test_a_waiting_send_holds_only_its_own_socket_whose_frames_follow_in_order(stream: Stream) -> None:
-    slow, quick = Socket(), Socket()
-    subscription = subscribe(stream, slow)
-    subscribe(stream, quick)
-    slow.hold()
+async def test_a_send_that_waits_too_long_ends_its_socket_and_the_others_get_every_frame(
+    stream: Stream, settings: Any
+) -> None:
+    settings.LIVE_SEND_TIMEOUT = 0.2
+    stuck, before, after = Socket(), Socket(), Socket()
+    slow: list[str] = []
+    subscribe(stream, before.send)
+    subscription = subscribe(stream, stuck.send, on_too_slow=lambda: slow.append("4013"))
+    subscribe(stream, after.send)
+    stuck.hold()
     for frame in frames(1, 2, 3):
-        await stream.deliver(frame)
-    assert quick.sent == [1, 2, 3]
-    assert slow.sent == [1]  # 2 and 3 wait behind the send of 1
-    held, slow.gate = slow.gate, None  # what is sent from now on does not wait
-    sending = subscription._sending
-    assert held is not None and sending is not None
-    held.set()
-    await asyncio.wait_for(sending, 5)
-    assert slow.sent == [1, 2, 3]
-    await stream.deliver(frames(4)[0])
-    assert slow.sent == [1, 2, 3, 4]  # sent right away again
-    assert not subscription.ended
-
-
-async def test_a_socket_that_overflows_is_ended_once_and_its_stuck_send_cancelled(stream: Stream) -> None:
-    stuck, other = Socket(), Socket()
-    overflows: list[str] = []
-    subscription = subscribe(stream, stuck, maxsize=2, on_overflow=lambda: overflows.append("4013"))
-    subscribe(stream, other)
-    stuck.hold()
-    first, *rest = frames(1, 2, 3, 4, 5)
-    await stream.deliver(first)
-    sending = subscription._sending
-    assert sending is not None
-    await asyncio.sleep(0)  # one loop turn: the send of 1 now waits in its task
-    for frame in rest:
-        await stream.deliver(frame)
-    await asyncio.wait_for(asyncio.gather(sending, return_exceptions=True), 5)
-    assert sending.cancelled()
-    assert overflows == ["4013"]
-    assert subscription.ended and subscription.overflowed
-    assert stuck.interrupted
-    assert stuck.sent == [1]
-    assert subscription not in stream.subscriptions
-    assert other.sent == [1, 2, 3, 4, 5]
-
-
-async def test_a_send_ended_before_its_task_ran_is_closed_at_once(stream: Stream) -> None:
-    stuck = Socket()
-    subscription = subscribe(stream, stuck, maxsize=1, on_overflow=lambda: None)
-    stuck.hold()
-    for frame in frames(1, 2, 3):  # no loop turn in between: the send of 1 never got to its task
-        await stream.deliver(frame)
-    assert subscription.overflowed
-    assert stuck.interrupted  # its cleanup ran now, not whenever the collector gets to it
-
-
-async def test_a_send_cancelled_from_elsewhere_ends_its_subscription_rather_than_reorder(stream: Stream) -> None:
-    socket = Socket()
-    subscription = subscribe(stream, socket)
-    socket.hold()
-    await stream.deliver(frames(1)[0])
-    sending = subscription._sending
-    assert sending is not None
-    await asyncio.sleep(0)  # one loop turn: the send of 1 now waits in its task
-    await stream.deliver(frames(2)[0])  # queued behind 1
-    sending.cancel()  # say, the server gave up on the peer
-    await asyncio.wait_for(asyncio.gather(sending, return_exceptions=True), 5)
-    assert subscription.ended
-    socket.gate = None
-    await stream.deliver(frames(3)[0])
-    assert socket.sent == [1]  # neither 3 before 2, nor 2 late
+        async with asyncio.timeout(5):
+            await stream.deliver(frame, None)
+    assert slow == ["4013"]  # once
+    assert subscription.ended and subscription not in stream.subscriptions
+    assert stuck.interrupted and stuck.seqs == [1]
+    assert before.seqs == after.seqs == [1, 2, 3]
 
 
 async def test_a_send_that_raises_cancelled_at_once_does_not_stop_the_fan_out(stream: Stream) -> None:
     async def cancelled(frame: Frame) -> None:
         raise asyncio.CancelledError
 
-    failing = Subscription(stream, 3, cancelled, lambda: None)
-    stream.subscriptions.add(failing)
-    failing._release([])
+    failing = subscribe(stream, cancelled)
     healthy = Socket()
-    subscribe(stream, healthy)
+    subscribe(stream, healthy.send)
     for frame in frames(1, 2):
-        await stream.deliver(frame)
-    assert healthy.sent == [1, 2]
+        await stream.deliver(frame, None)
+    assert healthy.seqs == [1, 2]
     assert failing.ended
 
 
@@ -219,15 +109,13 @@ async def test_a_send_that_fails_ends_only_its_own_subscription(
     async def broken(frame: Frame) -> None:
         raise ConnectionError("peer gone")
 
-    failing = Subscription(stream, 3, broken, lambda: None)
-    stream.subscriptions.add(failing)
-    failing._release([])
+    failing = subscribe(stream, broken)
     healthy = Socket()
-    subscribe(stream, healthy)
-    with caplog.at_level(logging.ERROR, logger="jobsdash.live.relay"):
+    subscribe(stream, healthy.send)
+    with caplog.at_level(logging.ERROR, logger="jobsdash.live.delivery"):
         for frame in frames(1, 2):
-            await stream.deliver(frame)
-    assert healthy.sent == [1, 2]
+            await stream.deliver(frame, None)
+    assert healthy.seqs == [1, 2]
     assert failing.ended
     assert failing not in stream.subscriptions
     assert sum("sending to a websocket" in record.getMessage() for record in caplog.records) == 1
@@ -235,9 +123,84 @@ async def test_a_send_that_fails_ends_only_its_own_subscription(
 
 async def test_a_frame_is_sent_once_even_when_catch_up_and_live_overlap(stream: Stream) -> None:
     socket = Socket()
-    subscription = Subscription(stream, 3, socket.send, lambda: None)
+    subscription = Subscription(stream, socket.send, lambda: None, None)
     stream.subscriptions.add(subscription)
-    await stream.deliver(frames(3)[0])  # live, while catch-up is being read: held
+    await stream.deliver(frames(3)[0], None)  # live, while catch-up is being read: held
     assert socket.sent == []
-    subscription._release(frames(2, 3))  # catch-up ends with the same frame
-    assert socket.sent == [2, 3]
+    await subscription.release(frames(2, 3))  # catch-up ends with the same frame
+    assert socket.seqs == [2, 3]
+    await stream.deliver(frames(4)[0], None)
+    assert socket.seqs == [2, 3, 4]
+
+
+# Reloads ----------------------------------------------------------------------------------------
+
+
+def reloads(socket: Socket) -> list[int]:
+    return [frame["data"]["seq"] for frame in socket.sent if frame["event"] == "reload"]
+
+
+async def test_a_page_older_than_a_new_run_reloads_once_and_frames_follow(stream: Stream, settings: Any) -> None:
+    settings.LIVE_CLOCK_MARGIN = 1.0
+    socket = Socket()
+    subscribe(stream, socket.send, asof=time.time() - 60)  # the page's data is a minute old
+    await stream.deliver(frames(7)[0], None)
+    run = Run(2, time.time(), 7)
+    await stream.deliver(status_frame("connected"), run)
+    await stream.deliver(frames(8)[0], run)  # the same run again, on the next frame: no reload
+    assert [frame["event"] for frame in socket.sent] == ["active", "reload", "status", "active"]
+    assert reloads(socket) == [7]
+
+
+async def test_a_run_learned_late_from_a_frame_reloads_before_it(stream: Stream, settings: Any) -> None:
+    socket = Socket()
+    subscribe(stream, socket.send, asof=time.time() - 60)
+    await stream.deliver(frames(3)[0], None)
+    # The status announcing run 2 (begun after seq 3) was lost; frame 4 carries the run too.
+    await stream.deliver(frames(4)[0], Run(2, time.time(), 3))
+    assert [frame["event"] for frame in socket.sent] == ["active", "reload", "active"]
+    assert reloads(socket) == [3] and socket.seqs[-1] == 4
+
+
+async def test_a_page_newer_than_the_run_or_a_socket_without_page_data_does_not_reload(
+    stream: Stream, settings: Any
+) -> None:
+    settings.LIVE_CLOCK_MARGIN = 1.0
+    began = time.time() - 30
+    fresh, bare = Socket(), Socket()
+    subscribe(stream, fresh.send, asof=began + 10)  # fetched ten seconds into the run
+    subscribe(stream, bare.send)  # no page data, and it has not seen the stream connected yet
+    await stream.deliver(status_frame("connected"), Run(1, began, 0))
+    await stream.deliver(frames(1)[0], Run(1, began, 0))
+    assert reloads(fresh) == reloads(bare) == []
+    # Once it has seen the stream connected, a later gap is one for the bare socket too.
+    await stream.deliver(status_frame("connected"), Run(2, time.time() + 5, 1))
+    assert reloads(fresh) == reloads(bare) == [1]
+
+
+async def test_a_run_within_the_clock_margin_of_the_pages_data_reloads(stream: Stream, settings: Any) -> None:
+    settings.LIVE_CLOCK_MARGIN = 2.0
+    now = time.time()
+    socket = Socket()
+    subscribe(stream, socket.send, asof=now)
+    await stream.deliver(status_frame("connected"), Run(1, now - 1, 0))  # began 1 s before: too close to tell
+    assert reloads(socket) == [0]
+
+
+async def test_a_run_whose_announcement_was_lost_is_learned_from_the_stream_state(
+    stream: Stream, settings: Any
+) -> None:
+    # Another process holds the stream and began a new run; its status message never came. The
+    # contender reads the run from the state and the page older than it reloads all the same.
+    settings.LIVE_LEASE_TTL = 0.3
+    state = stream.relay.state
+    assert await state.acquire(stream.sid, "elsewhere", 60)
+    assert await state.begin_run(stream.sid, "elsewhere", Run(1, time.time(), 0))
+    socket = Socket()
+    subscribe(stream, socket.send, asof=time.time() - 60)
+    stream.ensure_running()
+    deadline = asyncio.get_running_loop().time() + 5
+    while not reloads(socket):
+        assert asyncio.get_running_loop().time() < deadline, "no reload"
+        await asyncio.sleep(0.02)
+    assert reloads(socket) == [0]

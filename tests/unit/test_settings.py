@@ -90,6 +90,9 @@ def test_it_reads_lists_with_commas_or_spaces() -> None:
         ({"JOBSDASH_UPSTREAM_MAX_STREAMS": "0"}, "JOBSDASH_UPSTREAM_MAX_STREAMS"),
         ({"JOBSDASH_READY_CHECK_TIMEOUT": "inf"}, "JOBSDASH_READY_CHECK_TIMEOUT"),
         ({"JOBSDASH_BENCH_VIEWS": "maybe"}, "JOBSDASH_BENCH_VIEWS"),
+        ({"JOBSDASH_LIVE_LEASE_TTL": "soon"}, "JOBSDASH_LIVE_LEASE_TTL"),
+        ({"JOBSDASH_LIVE_LINGER": "-1"}, "JOBSDASH_LIVE_LINGER"),
+        ({"JOBSDASH_LIVE_BUFFER_SIZE": "0"}, "JOBSDASH_LIVE_BUFFER_SIZE"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_naming_it(env: dict[str, str], named: str) -> None:
@@ -119,3 +122,13 @@ def test_env_helpers_parse_and_refuse(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.env_url("X_URL", schemes=("redis",)) == "redis://h:1/0"
     with pytest.raises(ImproperlyConfigured, match="X_URL"):
         s.env_url("X_URL", schemes=("https",))
+
+
+def test_the_float_helper_reads_numbers_and_refuses_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_FLOAT", " 2.5 ")
+    assert s.env_float("X_FLOAT", 1.0) == 2.5
+    assert s.env_float("X_UNSET", 1.5) == 1.5
+    for bad in ("nan", "inf", "0.001", "later"):
+        monkeypatch.setenv("X_FLOAT", bad)
+        with pytest.raises(ImproperlyConfigured, match="X_FLOAT"):
+            s.env_float("X_FLOAT", 1.0, minimum=0.01)

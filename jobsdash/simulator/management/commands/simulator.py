@@ -56,6 +56,12 @@ class Command(BaseCommand):
             "--backlog", type=int, default=0, help="More finished jobs per tenant in the seeded week (default 0)."
         )
         parser.add_argument(
+            "--event-ids",
+            action="store_true",
+            help="Send an SSE id: line with each job event and honour Last-Event-ID (the registry's spec "
+            "documents neither: off by default).",
+        )
+        parser.add_argument(
             "--exit-with-parent",
             action="store_true",
             help="Stop when the process that started this one dies (test runs, the demo).",
@@ -75,6 +81,7 @@ class Command(BaseCommand):
             token_lifetime=options["token_lifetime"],
             history=options["history"],
             backlog=max(0, options["backlog"]),
+            event_ids=options["event_ids"],
         )
         asyncio.run(self._serve(config, options["host"], options["port"], options["exit_with_parent"]))
 
