@@ -386,6 +386,8 @@ LIVE_SEND_TIMEOUT = env_float("JOBSDASH_LIVE_SEND_TIMEOUT", 2.0, minimum=0.01)  
 LIVE_LEASE_TTL = env_float("JOBSDASH_LIVE_LEASE_TTL", 5.0, minimum=0.1)  # with Redis
 LIVE_STATE_RETENTION = env_float("JOBSDASH_LIVE_STATE_RETENTION", 3600.0, minimum=1.0)
 LIVE_CLOCK_MARGIN = env_float("JOBSDASH_LIVE_CLOCK_MARGIN", 2.0)  # between processes' clocks
+# The most a stream waits to learn when an event's job was created, for a signed link with a time window.
+LIVE_DATE_TIMEOUT = env_float("JOBSDASH_LIVE_DATE_TIMEOUT", 1.0, minimum=0.01)
 # The live pages (static/js/live.js, refetch.js), given to them as data-* attributes.
 LIVE_PAGE_RESYNC = env_float("JOBSDASH_LIVE_PAGE_RESYNC", 300.0)  # 0: never refetch without a reason
 LIVE_PAGE_HIDDEN_GRACE = env_float("JOBSDASH_LIVE_PAGE_HIDDEN_GRACE", 10.0)

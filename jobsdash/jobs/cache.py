@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeGuard
 
@@ -34,10 +35,11 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
+from jobsdash.jobs.display import parse_time
 from jobsdash.ops.metrics import CACHE_LOOKUPS, SINGLE_FLIGHT_JOINS
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay import client
-from jobsdash.waylay.errors import BadResponse, UpstreamUnavailable
+from jobsdash.waylay.errors import BadResponse, UpstreamUnavailable, WaylayError
 from jobsdash.waylay.queries import FINISHED_STATES, ListQuery
 
 logger = logging.getLogger(__name__)
@@ -102,6 +104,41 @@ def get_job(tenant: Tenant, job_type: str, job_id: str) -> Cached:
         lambda: client.get_job(tenant, job_type, job_id),
         _unfinished_changed_key(tenant),
     )
+
+
+def job_created_at(tenant: Tenant, job_type: str, job_id: str) -> datetime | None:
+    """When a job was created: from any copy of it the cache holds, fresh or not (a job's creation
+    never changes), else fetched through the cache; None when that cannot be known (no such job,
+    the upstream failing). Remembered in the process, so each job costs one lookup at most."""
+    memo = (tenant.pk, job_type, job_id)
+    known = _created.get(memo)
+    if known is not None:
+        return known
+    entry: Cached | None = cache.get(_job_key(tenant, job_type, job_id))
+    if entry is None:
+        try:
+            entry = get_job(tenant, job_type, job_id)
+        except WaylayError as exc:
+            logger.info("no creation time for a %s job of tenant %s: %s", job_type, tenant.slug, exc)
+            return None
+    job = entry.document.get("job")
+    created = parse_time(job.get("createdAt")) if isinstance(job, dict) else None
+    if created is not None:
+        with _created_lock:
+            _created[memo] = created
+            while len(_created) > _CREATED_KEPT:
+                del _created[next(iter(_created))]  # the oldest remembered
+    return created
+
+
+async def ajob_created_at(tenant: Tenant, job_type: str, job_id: str) -> datetime | None:
+    return await sync_to_async(job_created_at, thread_sensitive=False)(tenant, job_type, job_id)
+
+
+# (tenant pk, type, id) -> createdAt, insertion-ordered: the oldest go first.
+_created: dict[tuple[int, str, str], datetime] = {}
+_CREATED_KEPT = 20_000
+_created_lock = threading.Lock()
 
 
 async def on_job_event(tenant: Tenant, job_type: str | None, job_id: str | None) -> None:

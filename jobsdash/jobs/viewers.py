@@ -62,15 +62,24 @@ class Reach:
             return True
         return job_id is None and not children and (job_type is None or job_type in (self.query.type or (job_type,)))
 
-    def allows_event(self, event: str, data: Any) -> bool:
+    @property
+    def windowed(self) -> bool:
+        """Whether a filter's time window bounds the reach: then a job event alone cannot say
+        whether its job is within reach (events carry no creation time; see `allows_event`)."""
+        return self.query is not None and bool(self.query.created_after or self.query.created_before)
+
+    def allows_event(self, event: str, data: Any, created_at: datetime | None = None) -> bool:
         """Whether a frame of a stream that `allows_stream` let in concerns jobs within reach. Job
         events carry the job's type, function type and new state (the event's name), not its
-        creation time: a filter's time window is not checked."""
+        creation time: a windowed reach needs `created_at` (from the job's document), and refuses
+        a job event without it."""
         if self.query is None or not isinstance(data, dict):
             return True  # the whole stream is within reach; or ack / close text
+        if self.windowed and created_at is None:
+            return False
         job = data.get("job") if isinstance(data.get("job"), dict) else {}
         function = data.get("function") if isinstance(data.get("function"), dict) else {}
-        return self.query.matches(job.get("type"), function.get("functionType"), event)
+        return self.query.matches(job.get("type"), function.get("functionType"), event, created_at)
 
 
 EVERYTHING = Reach()
@@ -118,9 +127,6 @@ class Viewer:
 
     def allows_stream(self, job_type: str | None, job_id: str | None, children: bool) -> bool:
         return self.reach.allows_stream(job_type, job_id, children)
-
-    def allows_event(self, event: str, data: Any) -> bool:
-        return self.reach.allows_event(event, data)
 
     # --- links ----------------------------------------------------------------------------
 

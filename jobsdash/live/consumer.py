@@ -60,7 +60,9 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         OPEN_WEBSOCKETS.inc()
         key = StreamKey.of(tenant, job_type, job_id, children)
         try:
-            self.subscription = await get_relay().subscribe(tenant, key, self._send_frame, since, asof, self._too_slow)
+            self.subscription = await get_relay().subscribe(
+                tenant, key, self._send_frame, since, asof, self._too_slow, dated=viewer.reach.windowed
+            )
         except Exception:
             logger.exception("could not subscribe a websocket of tenant %s", tenant.slug)
             await self.close(code=CLOSE_FAILED)
@@ -76,8 +78,8 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             return
         reach = self.viewer.reach if self.viewer is not None else None
         if reach is not None and not reach.everything and frame.seq is not None:
-            if not reach.allows_event(frame.event, frame.data()):
-                return  # a job outside the signed link's filter
+            if not reach.allows_event(frame.event, frame.data(), frame.created_at):
+                return  # a job outside the signed link's filter (its time window included)
         try:
             # The server's send itself: this runs for every socket on every event, and the
             # consumer's `send(text_data=)` only wraps it in two more coroutines.

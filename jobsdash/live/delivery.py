@@ -40,8 +40,11 @@ Send = Callable[[Frame], Awaitable[None]]
 
 
 class Subscription:
-    def __init__(self, stream: Stream, send: Send, on_too_slow: Callable[[], None], asof: float | None) -> None:
+    def __init__(
+        self, stream: Stream, send: Send, on_too_slow: Callable[[], None], asof: float | None, dated: bool = False
+    ) -> None:
         self.stream = stream
+        self.dated = dated  # its job events must carry their job's creation time (Stream.dated)
         self._send = send
         self._on_too_slow = on_too_slow
         self.asof = asof

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 STATUS_CONNECTED = "connected"
@@ -49,6 +50,9 @@ class Frame:
     event: str
     text: str
     upstream: str | None = None
+    # For a job event that a windowed reach must decide (events carry no creation time): when its
+    # job was created, looked up by the process that delivers it (`Stream.dated`); never sent.
+    created_at: datetime | None = None
 
     def data(self) -> Any:
         """The frame's `data`, decoded again (only a signed link's filter needs it)."""

@@ -110,10 +110,13 @@ class Relay:
         since: int | None = None,
         asof: float | None = None,
         on_too_slow: Callable[[], None] = lambda: None,
+        dated: bool = False,
     ) -> Subscription:
         """Watch the stream `key` of `tenant`: `send` first gets the current upstream status if
         one is known, then the catch-up (see the module's docstring, "Subscribing") or one reload
-        frame, then live frames. `asof`: wall-clock seconds, how old the page's data is."""
+        frame, then live frames. `asof`: wall-clock seconds, how old the page's data is. `dated`:
+        its job event frames carry their job's creation time (`Frame.created_at`), for a reach
+        with a time window."""
         await self._start()
         stream = self.streams.get(key.sid)
         if stream is None:
@@ -121,7 +124,7 @@ class Relay:
         if stream.linger is not None:
             stream.linger.cancel()
             stream.linger = None
-        subscription = Subscription(stream, send, on_too_slow, asof if since is None else None)
+        subscription = Subscription(stream, send, on_too_slow, asof if since is None else None, dated)
         stream.subscriptions.add(subscription)
         try:
             # Without since=, the socket's frames are those after where the stream stands now,
@@ -168,7 +171,10 @@ class Relay:
             # connected, so it never says "Live" in between; since= keeps the order it always had.
             return [*status, reload_frame(position.seq)] if since is not None else [reload_frame(position.seq), *status]
         subscription.last_seq = start
-        return [*status, *(stored_frame(text) for text in texts)]
+        frames = [stored_frame(text) for text in texts]
+        if subscription.dated:
+            frames = [await subscription.stream.dated(frame) for frame in frames]
+        return [*status, *frames]
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop watching (idempotent): nothing more is sent to it."""

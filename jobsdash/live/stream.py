@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -93,6 +94,8 @@ class Stream:
             self.last_seq = frame.seq
         if run is not None:
             await self.learn(run)
+        if self.needs_dates:
+            frame = await self.dated(frame)
         await each(list(self.subscriptions), Subscription.put, frame)
         if frame.event == "close":
             self.finish()
@@ -113,7 +116,36 @@ class Stream:
         logger.info("stream %s: refilled frames %d..%d from the buffer", self.sid, after + 1, before - 1)
         for frame in (stored_frame(text) for text in texts):
             if frame.seq is not None and frame.seq < before:
+                if self.needs_dates:
+                    frame = await self.dated(frame)
                 await each(list(self.subscriptions), Subscription.put, frame)
+
+    @property
+    def needs_dates(self) -> bool:
+        """Whether a subscription here must know when each event's job was created (a signed
+        link whose filter has a time window)."""
+        return any(subscription.dated for subscription in self.subscriptions)
+
+    async def dated(self, frame: Frame) -> Frame:
+        """`frame` with its job's creation time, if it is a job event: from the job's cached
+        document (each job once per process), waiting at most LIVE_DATE_TIMEOUT, so an upstream
+        that does not answer holds the stream's other sockets up no longer. None when unknown:
+        a windowed reach then refuses the event (its page could not show the job either)."""
+        if frame.seq is None or frame.event not in JOB_EVENTS:
+            return frame
+        data = frame.data()
+        job = data.get("job") if isinstance(data, dict) else None
+        if not isinstance(job, dict) or not isinstance(job.get("type"), str) or not isinstance(job.get("id"), str):
+            return frame
+        try:
+            async with asyncio.timeout(settings.LIVE_DATE_TIMEOUT):
+                created = await job_cache.ajob_created_at(self.tenant, job["type"], job["id"])
+        except Exception as exc:  # the cache or the upstream failing: not known
+            if cancelling():
+                raise
+            logger.info("stream %s: no creation time for a job event: %r", self.sid, exc)
+            created = None
+        return dataclasses.replace(frame, created_at=created)
 
     def finish(self) -> None:
         """The watched job finished: stop contending/reading until a new subscription comes."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.waylay.queries import parse_list_query
-from tests.fixtures.live import LIVE, closed, events, frame, on_sim, open_socket
+from tests.fixtures.live import LIVE, closed, connected, events, frame, on_sim, open_socket
 
 pytestmark = LIVE
 
@@ -92,3 +94,46 @@ async def test_a_list_link_with_a_state_filter_streams_only_that_state(sim: Any,
     (first,) = await events(socket, 1)
     assert (first["event"], first["data"]["job"]["id"]) == ("completed", job["id"])  # not waiting, not active
     await socket.disconnect()
+
+
+def _created_at(sim: Any, job: dict[str, Any]) -> datetime:
+    answer = httpx.get(
+        f"{sim.url}/registry/v2/jobs/{job['type']}/{quote(job['id'], safe='')}", auth=sim.auth("acme"), timeout=10
+    )
+    return datetime.fromisoformat(answer.json()["job"]["createdAt"].replace("Z", "+00:00"))
+
+
+async def test_a_list_link_with_a_time_window_gets_no_event_of_a_job_created_before_it(
+    sim: Any, acme: Any, member: bytes
+) -> None:
+    old = await on_sim(sim.create_job, "acme", "build")
+    after = (await on_sim(_created_at, sim, old)) + timedelta(milliseconds=1)
+    window = {"type": ["build"], "createdAfter": [after.isoformat(timespec="milliseconds").replace("+00:00", "Z")]}
+    token = await _token(acme, scope=EmbedLink.Scope.LIST, query=parse_list_query(window))
+    everything = await connected(member)  # the same stream, for a member: nothing is held back
+    link, accepted = await open_socket(None, f"token={token}")
+    assert accepted
+    start = (await frame(link))["data"]["seq"]  # joining a stream that reads the upstream: where it stands
+    new = await on_sim(sim.create_job, "acme", "build")
+    assert await on_sim(_created_at, sim, new) >= after
+    await on_sim(sim.advance, "acme", "build", old["id"], to="active")
+    await on_sim(sim.advance, "acme", "build", old["id"], to="completed")  # its build log in the event
+    await on_sim(sim.advance, "acme", "build", new["id"], to="active")
+
+    seen = [(f["event"], f["data"]["job"]["id"]) for f in await events(everything, 4)]
+    assert seen == [("waiting", new["id"]), ("active", old["id"]), ("completed", old["id"]), ("active", new["id"])]
+    # The link's page would show the new job only: so its socket gets the new job's events only.
+    assert [(f["event"], f["data"]["job"]["id"]) for f in await events(link, 2)] == [
+        ("waiting", new["id"]),
+        ("active", new["id"]),
+    ]
+    # Catching up from the buffer keeps to the window too.
+    again, accepted = await open_socket(None, f"token={token}&since={start}")
+    assert accepted
+    assert (await frame(again))["data"] == {"upstream": "connected"}
+    assert [(f["event"], f["data"]["job"]["id"]) for f in await events(again, 2)] == [
+        ("waiting", new["id"]),
+        ("active", new["id"]),
+    ]
+    for socket in (link, everything, again):
+        await socket.disconnect()

@@ -3,6 +3,8 @@ link's visitor's."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.http import Http404
 
@@ -62,3 +64,13 @@ def test_a_job_links_reach_is_its_stream_children_included() -> None:
     assert reach.allows_stream("build", "x", True) and reach.allows_stream(None, "x", False)
     assert not reach.allows_stream("build", "y", False) and not reach.allows_stream(None, None, False)
     assert reach.allows_job("build", "x", None, "active") and not reach.allows_job("build", "y", None, "active")
+
+
+def test_a_windowed_reach_decides_a_job_event_by_its_jobs_creation_time_and_refuses_it_without() -> None:
+    reach = Reach(query=ListQuery(type=("build",), created_after="2026-05-01T12:00:00Z"))
+    event = {"job": {"type": "build", "id": "b1"}, "function": {"functionType": "plugs"}}
+    assert reach.windowed and not Reach(query=ListQuery(type=("build",))).windowed
+    assert reach.allows_event("active", event, datetime(2026, 5, 1, 12, 0, 1, tzinfo=UTC))
+    assert not reach.allows_event("active", event, datetime(2026, 5, 1, 11, 59, 59, tzinfo=UTC))
+    assert not reach.allows_event("active", event)  # not known: as its page, which could not show it
+    assert reach.allows_event("ack", "Listening to job events")  # not a job's
