@@ -184,6 +184,11 @@ def plain(text: str) -> str:
     return _CONTROLS.sub("", _ESCAPE.sub("", text))
 
 
+def is_plain(text: str) -> bool:
+    """Whether `text` shows as it is: no escape sequence, no control character but tab."""
+    return not _CONTROLS.search(text)
+
+
 def style_after(lines: Iterable[str], style: Style = PLAIN) -> Style:
     """The style in force after `lines`, reading only their SGR sequences (fast on long logs)."""
     for line in lines:

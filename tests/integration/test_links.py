@@ -104,6 +104,10 @@ def test_a_chat_preview_gets_a_title_from_the_url_alone_and_no_upstream_call(sim
     assert [m["content"] for m in elements(list_preview.content, "meta") if m.get("property") == "og:title"] == [
         "jobs · acme"
     ]
+    log_preview = bot.get(bot.get(f"/t/acme/jobs/build/{quote(job_id, safe='')}/log/#L12")["Location"])
+    assert [m["content"] for m in elements(log_preview.content, "meta") if m.get("property") == "og:title"] == [
+        "build log of build job 6ccc8843… · acme"
+    ]
     assert sum(sim.count(endpoint, "acme") for endpoint in ("list", "get", "events", "tokens")) == 0
 
 
