@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
@@ -23,6 +23,7 @@ from jobsdash.jobs.error_meanings import ErrorMeaning, meaning_of
 from jobsdash.jobs.family import family_of
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
 from jobsdash.jobs.overview import overview
+from jobsdash.jobs.timezones import validate_tz
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.tenants.crypto import SecretUnreadable
 from jobsdash.waylay.errors import InvalidQuery, WaylayError
@@ -82,6 +83,7 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         return render(request, "jobs/list.html", {**context, "error": exc}, status=400)
     cached = cache.list_jobs(viewer.tenant, query)
     rows = display.job_rows(cached.document)
+    zone = _zone(request.GET)
     return render(
         request,
         "jobs/list.html",
@@ -90,8 +92,8 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             "query": query,
             "rows": rows,
             "cached": cached,
-            "overview": overview(rows, query),
-            "overview_url": viewer.overview_url(query),
+            "overview": overview(rows, query, viewer, zone),
+            "overview_url": viewer.overview_url(query, tz=zone if request.GET.get("tz") else None),
             "permalink": request.build_absolute_uri(viewer.list_permalink(display.frozen_query(query))),
             "preset_links": [(label, viewer.list_url(query, createdAfter=spec)) for label, spec in TIME_PRESETS],
             "ws_url": viewer.ws_url(),
@@ -102,17 +104,30 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 
 @shown_to_viewers
 def list_overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
-    """The overview above a list (counts and timeline of the jobs the upstream lists for its filter,
-    the page's parameters for a member), alone: live updates replace the page's with it."""
+    """The overview above a list (counts, histogram and durations of the jobs the upstream lists
+    for its filter, the page's parameters for a member; times in the zone `tz`), alone: live
+    updates replace the page's with it, and the page asks for it in the reader's zone."""
+    viewer.check_page_params(request.GET)
     query = viewer.list_query(request.GET)
     rows = display.job_rows(cache.list_jobs(viewer.tenant, query).document)
+    zone = _zone(request.GET)
     context = {
         "viewer": viewer,
         "query": query,
-        "overview": overview(rows, query),
-        "overview_url": viewer.overview_url(query),
+        "overview": overview(rows, query, viewer, zone),
+        "overview_url": viewer.overview_url(query, tz=zone if request.GET.get("tz") else None),
     }
     return render(request, "jobs/partials/overview.html", context)
+
+
+def _zone(params: QueryDict) -> str:
+    """The page's time zone for what the server draws in one (the overview's chart), UTC by default.
+    A member's bad `tz` was refused already (check_page_params); a signed link's page, which takes
+    no parameter from its URL to heart, keeps UTC."""
+    try:
+        return validate_tz(params.get("tz")) or "UTC"
+    except InvalidQuery:
+        return "UTC"
 
 
 @shown_to_viewers

@@ -277,6 +277,7 @@ function setUp(found) {
   const form = root.querySelector("form.log-search");
   for (const button of root.querySelectorAll(".log-prev, .log-next")) {
     button.hidden = false;
+    button.disabled = true; // until a search finds something
     button.addEventListener("click", () => go(button.classList.contains("log-prev") ? -1 : 1));
   }
   input.addEventListener("input", scheduleSearch);
