@@ -9,7 +9,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from jobsdash.simulator.jobs import HUGE_LOG_JOB, XSS_JOB
 from tests.fixtures.browser import log_in
@@ -138,3 +138,26 @@ def test_long_lines_wrap_until_switched_off_and_the_choice_is_kept(
     page.goto(f"{dashboard.url}{url}log/")
     expect(page.get_by_label("Wrap long lines")).not_to_be_checked()
     assert page.locator("pre.log-lines").evaluate("pre => getComputedStyle(pre).whiteSpace") == "pre"
+
+
+def test_without_javascript_the_log_reads_and_its_line_links_work(
+    browser: Browser, dashboard: Dashboard, sim: Simulator
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        url, log = failed_build(sim)
+        log_in(page, dashboard, f"{url}log/")
+        expect(page.locator(".line")).to_have_count(len(log))
+        expect(page.locator("#log-wrap")).to_be_hidden()  # a control only scripts can work
+        page.locator("#L5 a.ln").click()
+        assert page.evaluate("location.hash") == "#L5"
+        background = "line => getComputedStyle(line).backgroundColor"
+        assert page.locator("#L5").evaluate(background) != page.locator("#L4").evaluate(background)  # :target
+        page.get_by_role("link", name="Jump to first error").click()
+        first = page.locator(".line.error").first
+        expect(first).to_be_in_viewport()
+        assert page.evaluate("location.hash") == f"#{first.get_attribute('id')}"
+    finally:
+        context.close()

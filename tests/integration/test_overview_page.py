@@ -196,5 +196,9 @@ def test_a_signed_links_overview_is_its_filters_and_a_job_link_has_none(sim, acm
     deploys = token(scope=EmbedLink.Scope.LIST, query=parse_list_query({"type": ["deploy"]}))
     part = Client().get(f"/e/{deploys}/overview/?type=build").content.decode()  # the link's filter, not the URL's
     assert _counts(part, "type").keys() == {"deploy"}
+    # Its bars open nothing (the link shows its own filter only), yet each says what it holds.
+    assert elements(part, "a", "bucket") == [] and elements(part, "g", "bucket")
+    assert all(bar["aria-label"] and bar["tabindex"] == "0" for bar in elements(part, "g", "bucket"))
+    assert all(row.get("href") is None for row in elements(part, "a"))
     one_job = token(scope=EmbedLink.Scope.JOB, job_type="build", job_id="x")
     assert Client().get(f"/e/{one_job}/overview/").status_code == 404
