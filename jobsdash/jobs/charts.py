@@ -275,6 +275,11 @@ class Durations:
     run: Stat | None
     wait: Stat | None
 
+    @property
+    def measures(self) -> tuple[tuple[str, Stat | None], ...]:
+        """("run", run time) and ("wait", queue wait), in the order tables show them."""
+        return (("run", self.run), ("wait", self.wait))
+
 
 def percentile(ordered: Sequence[float], p: float) -> float:
     """The nearest-rank p-th percentile of ascending `ordered` (not empty).

@@ -65,7 +65,15 @@ class Bar:
     segments: tuple[Segment, ...]  # the states it has, bottom up
     label: str  # when: "Tue 14 May 14:00-15:00 CEST" (an en dash)
     summary: str  # what: "12 jobs: 3 failed, 9 completed"
-    url: str  # the list of its jobs, "" where the viewer cannot change the filter
+    url: str  # the list of its jobs, "" for none or where the viewer cannot change the filter
+
+    @property
+    def start_iso(self) -> str:
+        return _iso(self.start)
+
+    @property
+    def end_iso(self) -> str:
+        return _iso(self.end)
 
     @property
     def failed(self) -> int:
@@ -216,11 +224,11 @@ def _chart(
             if count:
                 segments.append(Segment(state, count, _r(HEIGHT - (base + count) * scale), _r(count * scale)))
                 base += count
-        if viewer.member:
+        if viewer.member and bucket.total:
             created_after, created_before = bucket.list_bounds(after, before)
             url = viewer.list_url(query, createdAfter=created_after, createdBefore=created_before)
         else:
-            url = ""  # a signed list link shows its own filter only
+            url = ""  # nothing to list, or a signed list link, which shows its own filter only
         bars.append(
             Bar(
                 bucket.start,
@@ -284,3 +292,7 @@ def _step_words(step: charts.Step) -> str:
 
 def _r(value: float) -> float:
     return round(value, 2)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

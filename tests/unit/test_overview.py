@@ -91,8 +91,10 @@ def test_bars_are_stacked_per_bucket_with_failures_at_the_base() -> None:
 
 def test_a_bars_link_lists_its_jobs_within_the_lists_own_window() -> None:
     query = ListQuery(type=("build", "deploy"), created_after="2024-05-01T11:00:30Z")
-    chart = overview(ROWS, query, Viewer(ACME, embedded=True), now=NOW).chart
+    rows = [*ROWS, job_row(_job("z", "build", "completed", 0.75))]  # in the first minute, after 11:00:30
+    chart = overview(rows, query, Viewer(ACME, embedded=True), now=NOW).chart
     assert chart is not None
+    assert chart.bars[1].url == ""  # no job to list
     first, busy = urlsplit(chart.bars[0].url), parse_qs(urlsplit(chart.bars[30].url).query)
     # The registry's bounds are strict: one millisecond before the bucket's start, at its end.
     assert busy == {
