@@ -84,5 +84,19 @@ document.addEventListener("focusout", (event) => {
   if (event.target.closest && event.target.closest(BARS)) hide();
 });
 document.addEventListener("keydown", onKey);
+// A bar is an SVG link, which the page's rules for links do not read (time.js keeps a zone that
+// came with the URL, theme.js an embedded page's theme): its click goes through an HTML link.
+document.addEventListener("click", (event) => {
+  const bucket = event.target.closest && event.target.closest(`${BARS}[href]`);
+  if (!bucket || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // a new tab or window: as it is
+  event.preventDefault();
+  const link = document.createElement("a");
+  link.href = bucket.getAttribute("href");
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+});
 document.addEventListener("jobsdash:overview-replaced", () => rove(null));
 rove(null);

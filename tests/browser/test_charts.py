@@ -104,3 +104,14 @@ def test_a_bar_has_a_tooltip_on_hover_and_on_keyboard_focus_and_opens_its_jobs(
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"createdBefore="))
     expect(page.locator("tr.job-row")).to_have_count(total)
+
+
+def test_a_bar_keeps_the_pages_zone_and_an_embedded_pages_theme(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    path = "/t/acme/jobs/?createdAfter=P7D&embed=1&theme=dark&tz=Asia%2FTokyo"
+    log_in(page, dashboard, path)
+    page.locator("#histogram-bars .bucket").last.click()
+    page.wait_for_url(re.compile(r"createdBefore="))
+    assert {"embed=1", "theme=dark", "tz=Asia%2FTokyo"} <= set(page.url.split("?", 1)[1].split("&"))
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
