@@ -42,19 +42,21 @@ function showOutside(chosen, missing) {
   const note = root.querySelector("#log-outside");
   if (!note) return;
   note.replaceChildren();
-  note.hidden = !missing;
+  note.hidden = true;
   if (!missing) return;
   const total = Number(root.dataset.total);
   const what = chosen.first === chosen.last ? `Line ${chosen.first} is` : `Lines ${chosen.first}–${chosen.last} are`;
   if (chosen.first > total) {
     note.textContent = `${what} not in this log: it has ${total} line${total === 1 ? "" : "s"}.`;
-    return;
+  } else if (!root.classList.contains("whole")) {
+    const link = document.createElement("a");
+    link.href = new URL(rangeHash(chosen), new URL(root.dataset.wholeUrl, window.location.href)).href;
+    link.textContent = "open the whole log there";
+    note.append(`${what} ${missing === "all" ? "not" : "partly not"} shown here: `, link);
+  } else {
+    return; // the whole log holds every line there is; the range only runs past its end
   }
-  if (root.classList.contains("whole")) return;
-  const link = document.createElement("a");
-  link.href = new URL(`${rangeHash(chosen)}`, new URL(root.dataset.wholeUrl, window.location.href)).href;
-  link.textContent = "open the whole log there";
-  note.append(`${what} ${missing === "all" ? "not" : "partly not"} shown here: `, link);
+  note.hidden = false;
 }
 
 function highlight(chosen, scroll) {

@@ -124,6 +124,13 @@ def test_a_line_the_job_page_does_not_show_is_one_click_from_the_whole_log(
     page.wait_for_url(re.compile(r"/log/#L5000$"))
     expect(page.locator("#L5000")).to_have_class(re.compile(r"\bselected\b"))
     expect(page.locator("#L5000")).to_be_in_viewport()
+    page.evaluate("location.hash = '#L99999'")  # a line the log does not have
+    expect(page.locator("#log-outside")).to_have_text(
+        re.compile(r"^Line 99999 is not in this log: it has \d+ lines\.$")
+    )
+    page.evaluate("location.hash = '#L23920-L99999'")  # a range running past its end: no note
+    expect(page.locator("#log-outside")).to_be_hidden()
+    expect(page.locator("#L23920")).to_have_class(re.compile(r"\bselected\b"))
 
 
 def test_long_lines_wrap_until_switched_off_and_the_choice_is_kept(
