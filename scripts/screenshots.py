@@ -1,5 +1,6 @@
-"""Screenshots of the pages for reviewers: list, list overview, job detail and embed mode, at 1280
-and 400 px wide, light and dark. Not a test and never committed (screenshots/ is git-ignored).
+"""Screenshots of the pages for reviewers: list, list overview and its charts, job detail, build
+logs (whole, and a long one's excerpt) and embed mode, at 1280 and 400 px wide, light and dark.
+Not a test and never committed (screenshots/ is git-ignored).
 
     .venv/bin/python scripts/screenshots.py [--out screenshots/]
 
@@ -12,13 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: make `tests` and `jobsdash` importable
 
-from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
+from jobsdash.simulator.jobs import HUGE_LOG_JOB  # noqa: E402
 from tests.fixtures.browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.fixtures.dashboard import PASSWORD, USERNAME, Dashboard, running_dashboard  # noqa: E402
 from tests.fixtures.processes import stop_process  # noqa: E402
@@ -42,13 +46,31 @@ def log_in_state(browser: Browser, board: Dashboard, path: str) -> dict:
     return state
 
 
+def _open_the_charts(page: Page) -> None:
+    """The chart's numbers and the durations per function opened, the newest bar's tooltip shown."""
+    page.locator("#overview details").evaluate_all("all => all.forEach(details => { details.open = true; })")
+    page.locator("#histogram-bars .bucket").last.focus()
+    page.locator("#chart-tip").wait_for()
+
+
+def _search_the_log(page: Page) -> None:
+    page.get_by_label("Search the log").fill("npm")
+    page.locator("mark.hit").first.wait_for()
+
+
 def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: str, build_id: str) -> list[Path]:
-    shots = {
-        "list": ("/t/acme/jobs/", True),
-        "overview": ("/t/acme/jobs/", False),  # the top of the list: the overview at a glance
-        "detail": (f"/t/acme/jobs/verify/{verify_id}/", True),
-        "detail-failed": (f"/t/acme/jobs/build/{build_id}/", False),  # failure banner and build log
-        "embed": ("/t/acme/jobs/?embed=1", True),
+    build = f"/t/acme/jobs/build/{quote(build_id, safe='')}/"
+    huge = f"/t/acme/jobs/build/{quote(HUGE_LOG_JOB[1], safe='')}/"
+    # name: (path, full page, what to do before the shot, the element to take alone)
+    shots: dict[str, tuple[str, bool, Callable[[Page], None] | None, str | None]] = {
+        "list": ("/t/acme/jobs/", True, None, None),
+        "overview": ("/t/acme/jobs/", False, None, None),  # the top of the list: the overview at a glance
+        "charts": ("/t/acme/jobs/?createdAfter=P7D", False, _open_the_charts, "#overview"),
+        "detail": (f"/t/acme/jobs/verify/{verify_id}/", True, None, None),
+        "detail-failed": (build, False, None, None),  # failure banner and build log
+        "log": (f"{build}log/?q=ERROR#L4-L8", True, None, None),  # the whole log: a search and a range
+        "log-long": (f"{huge}#L23900", False, _search_the_log, "#build-log"),  # head, gap, tail
+        "embed": ("/t/acme/jobs/?embed=1", True, None, None),
     }
     written = []
     for theme in THEMES:
@@ -57,11 +79,16 @@ def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: 
                 viewport={"width": width, "height": 900}, color_scheme=theme, storage_state=state
             )
             page = context.new_page()
-            for name, (path, full_page) in shots.items():
+            for name, (path, full_page, prepare, element) in shots.items():
                 page.goto(f"{board.url}{path}")
-                page.locator("#live-status:not([data-state=connecting])").wait_for(timeout=15_000)
+                page.locator("#live-status:not([data-state=connecting]), #build-log").first.wait_for(timeout=15_000)
+                if prepare:
+                    prepare(page)
                 target = out / f"{name}-{width}-{theme}.png"
-                page.screenshot(path=target, full_page=full_page)
+                if element:
+                    page.locator(element).screenshot(path=target)
+                else:
+                    page.screenshot(path=target, full_page=full_page)
                 written.append(target)
             context.close()
     return written

@@ -73,7 +73,6 @@ _ESCAPE = re.compile(
     re.VERBOSE,
 )
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all C0 and C1 controls but tab and newline
-_HAS_ESCAPE = re.compile(r"[\x1b\x90\x98\x9b\x9d-\x9f]")
 _PRIVATE = re.compile(r"[<=>?]")
 # Just the SGR sequences: where _ESCAPE's CSI alternative would read one (no string or other
 # escape can hide an ESC [ or a CSI byte, as they end before either), for scanning long logs fast.
@@ -184,12 +183,16 @@ def plain(text: str) -> str:
     return _CONTROLS.sub("", _ESCAPE.sub("", text))
 
 
+def is_plain(text: str) -> bool:
+    """Whether `text` shows as it is: no escape sequence, no control character but tab."""
+    return not _CONTROLS.search(text)
+
+
 def style_after(lines: Iterable[str], style: Style = PLAIN) -> Style:
-    """The style in force after `lines`, reading only their SGR sequences (fast on long logs)."""
-    for line in lines:
-        if _HAS_ESCAPE.search(line):
-            for params in _SGR.findall(line):
-                style = apply_sgr(style, params)
+    """The style in force after `lines`, reading only their SGR sequences (fast on long logs: one
+    scan of them all, as no SGR sequence holds a newline)."""
+    for params in _SGR.findall("\n".join(lines)):
+        style = apply_sgr(style, params)
     return style
 
 
@@ -361,5 +364,11 @@ def looks_like_error(text: str) -> bool:
 
 
 def error_line_numbers(lines: Sequence[str]) -> list[int]:
-    """The 1-based numbers of the lines that look like errors, in order."""
-    return [n for n, line in enumerate(lines, start=1) if looks_like_error(plain(line))]
+    """The 1-based numbers of the lines that look like errors, in order. A line is read without
+    its escapes only when it holds one of the words errors need (most lines of a long log do not):
+    a word cut in two by an escape sequence ("ER\x1b[0mROR") is not read as one."""
+    return [
+        n
+        for n, line in enumerate(lines, start=1)
+        if any(hint in line.lower() for hint in _ERROR_HINTS) and looks_like_error(plain(line))
+    ]

@@ -143,11 +143,14 @@ class Bucket:
     def total(self) -> int:
         return sum(self.counts)
 
-    def list_bounds(self) -> tuple[str, str]:
+    def list_bounds(self, after: datetime | None = None, before: datetime | None = None) -> tuple[str, str]:
         """(createdAfter, createdBefore) of the list of this bucket's jobs: the registry's bounds
-        are strict and in milliseconds, hence one millisecond out on each side that is closed."""
-        after, before = self.start - _MS, self.end + _MS if self.last else self.end
-        return _iso(after), _iso(before)
+        are strict and in milliseconds, hence one millisecond out on each side that is closed.
+        `after` and `before` are the (strict) bounds of the list the histogram counts, which a
+        bucket's list does not go beyond: the first and last buckets stick out of the window."""
+        low, high = self.start - _MS, self.end + _MS if self.last else self.end
+        low, high = max(low, after) if after else low, min(high, before) if before else high
+        return _iso(low), _iso(high)
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,11 @@ class Durations:
     run: Stat | None
     wait: Stat | None
 
+    @property
+    def measures(self) -> tuple[tuple[str, Stat | None], ...]:
+        """("run", run time) and ("wait", queue wait), in the order tables show them."""
+        return (("run", self.run), ("wait", self.wait))
+
 
 def percentile(ordered: Sequence[float], p: float) -> float:
     """The nearest-rank p-th percentile of ascending `ordered` (not empty).
@@ -323,4 +331,4 @@ def durations_by_type(rows: Iterable[JobRow]) -> list[Durations]:
 
 def durations_by_function(rows: Iterable[JobRow]) -> list[Durations]:
     """Per function name (versions together: a slow version shows among the slowest jobs)."""
-    return sorted(durations(rows, lambda row: row.function_name), key=lambda d: d.key)
+    return sorted(durations(rows, lambda row: row.function_name), key=lambda d: (d.key.casefold(), d.key))

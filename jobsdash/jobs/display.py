@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from jobsdash.jobs.buildlog import plain
+from jobsdash.jobs import logs
+from jobsdash.jobs.progress import ProgressView, progress_view
 from jobsdash.waylay.queries import (
     FINISHED_STATES,
     JOB_TYPES,
@@ -23,8 +24,6 @@ from jobsdash.waylay.queries import (
     resolve_timestamp,
 )
 
-LOG_HEAD_LINES = 200
-LOG_TAIL_LINES = 200
 JSON_PREVIEW_CHARS = 20_000
 # A job id longer than SHORT_ID_MAX characters is shown as its first SHORT_ID_KEEP and an ellipsis.
 SHORT_ID_MAX = 12
@@ -112,19 +111,6 @@ def job_rows(document: dict[str, Any]) -> list[JobRow]:
 
 
 @dataclass(frozen=True)
-class LogView:
-    """A build log, cut to its head and tail when long so a huge log never freezes the page."""
-
-    head: list[tuple[int, str]]
-    tail: list[tuple[int, str]]
-    total: int
-
-    @property
-    def omitted(self) -> int:
-        return self.total - len(self.head) - len(self.tail)
-
-
-@dataclass(frozen=True)
 class JsonView:
     text: str
     total_chars: int
@@ -138,11 +124,11 @@ class JsonView:
 class JobDetail:
     row: JobRow
     failed_reason: str
-    progress: Any
+    progress: ProgressView
     request: JsonView | None
     result: JsonView | None
     result_fields: list[tuple[str, Any]]
-    log: LogView | None
+    log: logs.LogView | None  # the excerpt: head, tail and error lines of a long log
     parent: tuple[str, str] | None  # (type, id)
     related: list[tuple[str, str]] = field(default_factory=list)  # (type, id) of the jobs it links to
     function_links: list[tuple[str, str]] = field(default_factory=list)  # (kind, upstream href)
@@ -155,34 +141,41 @@ def job_and_status(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return job, status
 
 
-def job_detail(document: dict[str, Any]) -> JobDetail:
+def job_head(document: dict[str, Any]) -> JobRow:
+    """The facts of a get document that its list row would show."""
     job, status = job_and_status(document)
     summary = {
         **job,
         "id": job.get("id") or status.get("id") or "",
         "attemptsMade": job.get("attemptsMade", status.get("attemptsMade")),
     }
-    row = job_row(summary)
+    return job_row(summary)
+
+
+def job_detail(document: dict[str, Any]) -> JobDetail:
+    job, status = job_and_status(document)
+    row = job_head(document)
     result = job.get("result") if isinstance(job.get("result"), dict) else None
     log_lines = result.get("log") if result and isinstance(result.get("log"), list) else None
     return JobDetail(
         row=row,
         failed_reason=_text(status.get("failedReason")),
-        progress=status.get("progress"),
+        progress=progress_view(status.get("progress")),
         request=_json_view(job.get("request")) if job.get("request") is not None else None,
         result=_json_view({k: v for k, v in result.items() if k != "log"}) if result else None,
         result_fields=_result_fields(row.type, result),
-        log=_log_view(log_lines) if log_lines is not None else None,
+        log=logs.excerpt([_text(line) for line in log_lines]) if log_lines is not None else None,
         parent=parent_of(status),
         related=_related_jobs(document.get("_links"), row.id),
         function_links=_function_links(document.get("_links")),
     )
 
 
-def full_log(document: dict[str, Any]) -> list[str]:
+def full_log(document: dict[str, Any]) -> list[str] | None:
+    """A get document's build log as the upstream sent it (escapes and all), None when it has none."""
     result = job_and_status(document)[0].get("result")
     log = result.get("log") if isinstance(result, dict) else None
-    return [_text(line) for line in log] if isinstance(log, list) else []
+    return [_text(line) for line in log] if isinstance(log, list) else None
 
 
 def _result_fields(job_type: str, result: dict[str, Any] | None) -> list[tuple[str, Any]]:
@@ -207,17 +200,6 @@ def _result_fields(job_type: str, result: dict[str, Any] | None) -> list[tuple[s
     if job_type == "deploy" and isinstance(spec, dict):
         fields += [("Service", spec.get("service")), ("Image", spec.get("image")), ("Namespace", spec.get("namespace"))]
     return fields
-
-
-def _log_view(lines: list[Any]) -> LogView:
-    def shown(first: int, part: list[Any]) -> list[tuple[int, str]]:
-        # Escape sequences dropped (never shown raw) until the page renders their colours (buildlog.render).
-        return [(n, plain(_text(line))) for n, line in enumerate(part, start=first)]
-
-    if len(lines) <= LOG_HEAD_LINES + LOG_TAIL_LINES:
-        return LogView(shown(1, lines), [], len(lines))
-    tail_start = len(lines) - LOG_TAIL_LINES + 1
-    return LogView(shown(1, lines[:LOG_HEAD_LINES]), shown(tail_start, lines[-LOG_TAIL_LINES:]), len(lines))
 
 
 def _json_view(value: Any) -> JsonView:

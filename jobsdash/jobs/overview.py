@@ -1,34 +1,119 @@
-"""The overview above the job list: counts per state and type, failures, and a timeline.
+"""The overview above the job list: counts per state and type, a histogram of the jobs created
+over the shown window, and run time and queue wait per job type and per function.
 
 Everything is computed from the jobs the list shows (the upstream's answer for the filter), so the
-overview and the table never disagree. The timeline is server-rendered SVG: one bar per job from
-created to finished (or to now while it runs), in a 1000-unit-wide view box that scales to any
-width; its time window runs from the filter's `createdAfter` (or the oldest job) to its
-`createdBefore` (or now).
+overview and the table never disagree; the numbers are `jobsdash.jobs.charts`'. The window runs
+from the filter's `createdAfter` (or the oldest job listed) to its `createdBefore` (or now, if
+that is sooner: no job is created later), over at most its last MAX_SPAN and not before
+EARLIEST. When
+the upstream returned as many jobs as the list's limit, the window may hold more than it listed:
+the overview says so, and the histogram starts at the oldest job listed rather than show empty
+bars where jobs were only cut off.
+
+The histogram is drawn here as shapes for a server-rendered SVG
+(templates/jobs/partials/overview.html): bars in a `WIDTH` x `HEIGHT` view box stretched to the
+page's width, failures at the base of each bar, axis ticks as percentages of the plot, and each
+bar's words (its tooltip, its accessible name) and the list of its jobs (createdAfter and
+createdBefore through the viewer's `list_url`). No rendering, fetching or settings here.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
+from jobsdash.jobs import charts
 from jobsdash.jobs.display import JobRow
+from jobsdash.jobs.viewers import Viewer
 from jobsdash.waylay.queries import JOB_STATES, LIST_JOB_TYPES, ListQuery, resolve_timestamp
 
-WIDTH = 1000.0
-LANE = 10.0  # height of one job's lane, view box units
-BAR = 7.0
-MIN_BAR = 2.0  # a job shorter than this still shows
+logger = logging.getLogger(__name__)
+
+WIDTH = 1000.0  # the bars' view box, stretched to the page's width
+HEIGHT = 200.0
+GAP = 0.15  # of a bucket's width, between bars
+# The registry's limit when a list names none is deployment-defined; its deployments (and the
+# simulator) answer 100, so a list of that many jobs without a limit may well have been cut.
+ASSUMED_DEFAULT_LIMIT = 100
+RAISED_LIMIT = 1000  # what "show more" asks for
+MAX_SPAN = timedelta(days=10 * 365)  # the longest window a chart covers, up to now
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+DASH = "\u2013"  # between the ends of a range, as typeset
+
+
+@dataclass(frozen=True)
+class Segment:
+    state: str
+    count: int
+    y: float
+    height: float
 
 
 @dataclass(frozen=True)
 class Bar:
-    row: JobRow
+    """One bucket: where it is drawn, its counts stacked from the base (failed first), what it says."""
+
+    start: datetime
+    end: datetime
     x: float
-    y: float
     width: float
-    running: bool
+    total: int
+    counts: tuple[tuple[str, int], ...]  # (state, count) for every state of the histogram
+    segments: tuple[Segment, ...]  # the states it has, bottom up
+    label: str  # when: "Tue 14 May 14:00-15:00 CEST" (an en dash)
+    summary: str  # what: "12 jobs: 3 failed, 9 completed"
+    url: str  # the list of its jobs, "" for none or where the viewer cannot change the filter
+
+    @property
+    def start_iso(self) -> str:
+        return _iso(self.start)
+
+    @property
+    def end_iso(self) -> str:
+        return _iso(self.end)
+
+    @property
+    def failed(self) -> int:
+        return dict(self.counts).get("failed", 0)
+
+
+@dataclass(frozen=True)
+class CountTick:
+    value: int
+    y: float  # in the view box
+
+
+@dataclass(frozen=True)
+class TimeTick:
+    label: str
+    x: float  # percent of the plot's width
+    anchor: str  # SVG text-anchor: labels at the edges stay inside
+
+    @property
+    def weekday(self) -> str:
+        """The label's weekday and the space after it ("Wed "), which a narrow page leaves out."""
+        head = self.label[:4]
+        return head if head[:3] in _WEEKDAYS and head.endswith(" ") else ""
+
+    @property
+    def rest(self) -> str:
+        return self.label[len(self.weekday) :]
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class Chart:
+    step: str  # the bucket size in words: "hour", "15 minutes", "day"
+    states: tuple[str, ...]
+    bars: tuple[Bar, ...]
+    count_ticks: tuple[CountTick, ...]
+    time_ticks: tuple[TimeTick, ...]
+    unplaced: int  # jobs it could not place (no creation time)
 
 
 @dataclass(frozen=True)
@@ -39,11 +124,14 @@ class Overview:
     failed: int
     start: datetime
     end: datetime
-    bars: list[Bar]
-
-    @property
-    def height(self) -> float:
-        return max(LANE, LANE * len(self.bars))
+    zone: str
+    chart: Chart | None  # None when no job is listed
+    durations_by_type: list[charts.Durations]
+    durations_by_function: list[charts.Durations]
+    limit: int
+    limit_reached: bool  # the window may hold more jobs than listed
+    raise_limit_url: str  # the same list with a higher limit, "" when there is none to offer
+    moving: bool  # the window ends now (or later): it moves on by itself
 
     @property
     def start_ms(self) -> int:
@@ -54,11 +142,17 @@ class Overview:
         return int(self.end.timestamp() * 1000)
 
 
-def overview(rows: list[JobRow], query: ListQuery, now: datetime | None = None) -> Overview:
+def overview(
+    rows: list[JobRow], query: ListQuery, viewer: Viewer, zone: str = "UTC", now: datetime | None = None
+) -> Overview:
+    """The overview of `rows`, the jobs the upstream listed for `query`, with times in the IANA `zone`."""
     now = now or datetime.now(UTC)
     states = Counter(row.state for row in rows)
     types = Counter(row.type for row in rows)
-    start, end = _window(rows, query, now)
+    limit = _limit(query)
+    reached = len(rows) >= limit > 0
+    start, end = _window(rows, query, now, reached)
+    raise_url = viewer.list_url(query, limit=str(RAISED_LIMIT)) if reached and limit < RAISED_LIMIT else ""
     return Overview(
         total=len(rows),
         by_state=[(state, states[state]) for state in _ordered(states, JOB_STATES)],
@@ -66,7 +160,14 @@ def overview(rows: list[JobRow], query: ListQuery, now: datetime | None = None) 
         failed=states["failed"],
         start=start,
         end=end,
-        bars=_bars(rows, start, end, now),
+        zone=zone,
+        chart=_chart(rows, query, viewer, start, end, zone, now) if rows else None,
+        durations_by_type=charts.durations_by_type(rows),
+        durations_by_function=charts.durations_by_function(rows),
+        limit=limit,
+        limit_reached=reached,
+        raise_limit_url=raise_url if viewer.member else "",
+        moving=query.created_before is None or resolve_timestamp(query.created_before, now) > now,
     )
 
 
@@ -75,35 +176,123 @@ def _ordered(counts: Counter[str], known: tuple[str, ...]) -> list[str]:
     return [v for v in known if counts[v]] + sorted(v for v in counts if v not in known)
 
 
-def _window(rows: list[JobRow], query: ListQuery, now: datetime) -> tuple[datetime, datetime]:
+def _limit(query: ListQuery) -> int:
+    try:
+        return int(float(query.limit)) if query.limit is not None else ASSUMED_DEFAULT_LIMIT
+    except ValueError:
+        return ASSUMED_DEFAULT_LIMIT
+
+
+def _window(rows: list[JobRow], query: ListQuery, now: datetime, reached: bool) -> tuple[datetime, datetime]:
     created = [row.created_at for row in rows if row.created_at]
-    start = resolve_timestamp(query.created_after, now) if query.created_after else min(created, default=now)
+    oldest = min(created, default=now)
+    start = resolve_timestamp(query.created_after, now) if query.created_after else oldest
+    if reached and created:
+        start = max(start, oldest)  # before the oldest job listed, the list was cut: nothing is known
     end = resolve_timestamp(query.created_before, now) if query.created_before else now
-    # A job created inside the window may finish after its end: stretch it to show the job whole.
-    end = max([end, *(row.finished_at for row in rows if row.finished_at)])
-    return start, max(end, start + timedelta(minutes=1))
+    # No job is created after now or before EARLIEST, and a window of centuries (P1000Y: "all of
+    # them") is charted over its last MAX_SPAN: the buckets' calendar stays within datetime's years.
+    end = max(min(end, now), EARLIEST)
+    start = min(max(start, end - MAX_SPAN, EARLIEST), end)
+    return start, end
 
 
-def _bars(rows: list[JobRow], start: datetime, end: datetime, now: datetime) -> list[Bar]:
-    span = (end - start).total_seconds() or 1.0
-    timed = sorted((row for row in rows if row.created_at), key=lambda row: row.created_at)  # type: ignore[arg-type,return-value]
+def _bounds(query: ListQuery, now: datetime) -> tuple[datetime | None, datetime | None]:
+    after = resolve_timestamp(query.created_after, now) if query.created_after else None
+    before = resolve_timestamp(query.created_before, now) if query.created_before else None
+    return after, before
+
+
+def _chart(
+    rows: list[JobRow], query: ListQuery, viewer: Viewer, start: datetime, end: datetime, zone: str, now: datetime
+) -> Chart:
+    histogram = charts.histogram(rows, start, end, zone)
+    first, last = histogram.buckets[0].start, histogram.buckets[-1].end
+    span = (last - first).total_seconds() or 1.0
+    ticks = histogram.count_ticks()
+    scale = HEIGHT / ticks[-1]
+    local = ZoneInfo(zone)
+    after, before = _bounds(query, now)
     bars = []
-    for lane, row in enumerate(timed):
-        assert row.created_at is not None
-        finish = row.finished_at or (None if row.finished else now)
-        x = _clamp((row.created_at - start).total_seconds() / span * WIDTH)
-        right = _clamp(((finish or row.created_at) - start).total_seconds() / span * WIDTH)
+    for bucket in histogram.buckets:
+        left = (bucket.start - first).total_seconds() / span * WIDTH
+        right = (bucket.end - first).total_seconds() / span * WIDTH
+        gap = (right - left) * GAP
+        counts = tuple(zip(histogram.states, bucket.counts, strict=True))
+        segments, base = [], 0
+        for state, count in counts:
+            if count:
+                segments.append(Segment(state, count, _r(HEIGHT - (base + count) * scale), _r(count * scale)))
+                base += count
+        if viewer.member and bucket.total:
+            created_after, created_before = bucket.list_bounds(after, before)
+            url = viewer.list_url(query, createdAfter=created_after, createdBefore=created_before)
+        else:
+            url = ""  # nothing to list, or a signed list link, which shows its own filter only
         bars.append(
             Bar(
-                row,
-                round(x, 2),
-                lane * LANE + (LANE - BAR) / 2,
-                round(max(MIN_BAR, right - x), 2),
-                running=row.finished_at is None and not row.finished,
+                bucket.start,
+                bucket.end,
+                _r(left + gap / 2),
+                _r(max(right - left - gap, 0.5)),
+                bucket.total,
+                counts,
+                tuple(segments),
+                bucket_label(bucket.start, bucket.end, histogram.step, local),
+                _summary(bucket.total, counts),
+                url,
             )
         )
-    return bars
+    time_ticks = []
+    for tick in histogram.time_ticks():
+        x = (tick.at - first).total_seconds() / span * 100
+        anchor = "start" if x < 4 else "end" if x > 96 else "middle"
+        time_ticks.append(TimeTick(tick.label, _r(x), anchor))
+    return Chart(
+        step=_step_words(histogram.step),
+        states=histogram.states,
+        bars=tuple(bars),
+        count_ticks=tuple(CountTick(value, _r(HEIGHT - value * scale)) for value in ticks),
+        time_ticks=tuple(time_ticks),
+        unplaced=histogram.unplaced,
+    )
 
 
-def _clamp(value: float) -> float:
-    return min(WIDTH, max(0.0, value))
+def bucket_label(start: datetime, end: datetime, step: charts.Step, zone: tzinfo) -> str:
+    """When a bucket is, in `zone`, as people read it (with en dashes): "Tue 14 May 14:00-15:00
+    CEST", "Tue 14 May 2024", "Mon 13 May - Sun 19 May 2024"."""
+    first, after = start.astimezone(zone), end.astimezone(zone)
+    if step.days >= 7:
+        last = (end - (end - start) / (step.days * 2)).astimezone(zone)  # within the bucket's last day
+        return f"{_day(first)} {DASH} {_day(last)} {last.year}"
+    if step.days:
+        return f"{_day(first)} {first.year}"
+    if f"{first:%Z}" != f"{after:%Z}":  # across a DST change: each end in its own
+        return f"{_day(first)} {first:%H:%M} {first:%Z}{DASH}{after:%H:%M} {after:%Z}"
+    return f"{_day(first)} {first:%H:%M}{DASH}{after:%H:%M} {after:%Z}"
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b}"
+
+
+def _summary(total: int, counts: tuple[tuple[str, int], ...]) -> str:
+    shown = ", ".join(f"{count} {state}" for state, count in counts if count)
+    return f"{total} job{'' if total == 1 else 's'}" + (f": {shown}" if shown else "")
+
+
+def _step_words(step: charts.Step) -> str:
+    if step.days:
+        return "day" if step.days == 1 else "week" if step.days == 7 else f"{step.days // 7} weeks"
+    if step.minutes % 60 == 0:
+        hours = step.minutes // 60
+        return "hour" if hours == 1 else f"{hours} hours"
+    return "minute" if step.minutes == 1 else f"{step.minutes} minutes"
+
+
+def _r(value: float) -> float:
+    return round(value, 2)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -9,18 +9,21 @@ readable page with the right status (`shown_to_viewers`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 
-from jobsdash.jobs import cache, display
+from jobsdash.jobs import cache, display, logs
 from jobsdash.jobs.error_meanings import ErrorMeaning, meaning_of
 from jobsdash.jobs.family import family_of
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
 from jobsdash.jobs.overview import overview
+from jobsdash.jobs.timezones import validate_tz
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.tenants.crypto import SecretUnreadable
 from jobsdash.waylay.errors import InvalidQuery, WaylayError
@@ -80,6 +83,7 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         return render(request, "jobs/list.html", {**context, "error": exc}, status=400)
     cached = cache.list_jobs(viewer.tenant, query)
     rows = display.job_rows(cached.document)
+    zone = _zone(request.GET)
     return render(
         request,
         "jobs/list.html",
@@ -88,8 +92,8 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             "query": query,
             "rows": rows,
             "cached": cached,
-            "overview": overview(rows, query),
-            "overview_url": viewer.overview_url(query),
+            "overview": overview(rows, query, viewer, zone),
+            "overview_url": viewer.overview_url(query, tz=zone if request.GET.get("tz") else None),
             "permalink": request.build_absolute_uri(viewer.list_permalink(display.frozen_query(query))),
             "preset_links": [(label, viewer.list_url(query, createdAfter=spec)) for label, spec in TIME_PRESETS],
             "ws_url": viewer.ws_url(),
@@ -100,17 +104,30 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 
 @shown_to_viewers
 def list_overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
-    """The overview above a list (counts and timeline of the jobs the upstream lists for its filter,
-    the page's parameters for a member), alone: live updates replace the page's with it."""
+    """The overview above a list (counts, histogram and durations of the jobs the upstream lists
+    for its filter, the page's parameters for a member; times in the zone `tz`), alone: live
+    updates replace the page's with it, and the page asks for it in the reader's zone."""
+    viewer.check_page_params(request.GET)
     query = viewer.list_query(request.GET)
     rows = display.job_rows(cache.list_jobs(viewer.tenant, query).document)
+    zone = _zone(request.GET)
     context = {
         "viewer": viewer,
         "query": query,
-        "overview": overview(rows, query),
-        "overview_url": viewer.overview_url(query),
+        "overview": overview(rows, query, viewer, zone),
+        "overview_url": viewer.overview_url(query, tz=zone if request.GET.get("tz") else None),
     }
     return render(request, "jobs/partials/overview.html", context)
+
+
+def _zone(params: QueryDict) -> str:
+    """The page's time zone for what the server draws in one (the overview's chart), UTC by default.
+    A member's bad `tz` was refused already (check_page_params); a signed link's page, which takes
+    no parameter from its URL to heart, keeps UTC."""
+    try:
+        return validate_tz(params.get("tz")) or "UTC"
+    except InvalidQuery:
+        return "UTC"
 
 
 @shown_to_viewers
@@ -134,6 +151,8 @@ def job_detail(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str)
             # Other jobs only for a viewer who may see them (a signed job link shows its job alone).
             "family": family_of(viewer.tenant, cached.document) if viewer.reach.everything else None,
             "ws_url": viewer.ws_url(type=job_type, id=job_id, children="true"),
+            "progress_url": viewer.progress_url(job_type, job_id),
+            **_log_links(viewer, job_type, job_id),
         },
     )
 
@@ -153,6 +172,71 @@ def job_row(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) ->
 
 @shown_to_viewers
 def job_log(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) -> HttpResponse:
-    """The whole build log as plain text: the detail page shows only its head and tail."""
+    """The whole build log, rendered as on the job page (lines with `q` marked); with `download=1`
+    the raw log, escapes and all, as a file."""
+    viewer.check_page_params(request.GET)
+    download = _download_param(request.GET.get("download"))
+    needle = logs.validate_needle(request.GET.get("q"))
     cached = cache.get_job(viewer.tenant, job_type, job_id)
-    return HttpResponse("\n".join(display.full_log(cached.document)), content_type="text/plain; charset=utf-8")
+    lines = display.full_log(cached.document)
+    if lines is None:
+        raise Http404("This job has no build log")
+    if download:
+        return _log_file(job_type, job_id, lines)
+    matches = logs.search(lines, needle)
+    context = {
+        "viewer": viewer,
+        "tenant": viewer.tenant,
+        "job": display.job_head(cached.document),
+        "cached": cached,
+        "log": logs.whole(lines, matches.lines),
+        "matches": matches,
+        "whole": True,
+        "job_page_url": viewer.job_url(job_type, job_id) or viewer.job_permalink(job_type, job_id),
+        "permalink": request.build_absolute_uri(viewer.log_permalink(job_type, job_id)),
+        **_log_links(viewer, job_type, job_id),
+    }
+    return render(request, "jobs/log.html", context)
+
+
+@shown_to_viewers
+def log_matches(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) -> HttpResponse:
+    """How often `q` occurs in the whole build log, alone: the job page shows only part of a long
+    log, and its search says how many matches the whole one has."""
+    needle = logs.validate_needle(request.GET.get("q"))
+    lines = display.full_log(cache.get_job(viewer.tenant, job_type, job_id).document)
+    if lines is None:
+        raise Http404("This job has no build log")
+    context = {"matches": logs.search(lines, needle), "log_url": viewer.log_url(job_type, job_id, q=needle)}
+    return render(request, "jobs/partials/log_matches.html", context)
+
+
+@shown_to_viewers
+def job_progress(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) -> HttpResponse:
+    """A job's progress alone, for its page to refresh when the job's events arrive."""
+    detail = display.job_detail(cache.get_job(viewer.tenant, job_type, job_id).document)
+    context = {"progress": detail.progress, "progress_url": viewer.progress_url(job_type, job_id)}
+    return render(request, "jobs/partials/progress.html", context)
+
+
+def _log_links(viewer: Viewer, job_type: str, job_id: str) -> dict[str, str]:
+    return {
+        "log_url": viewer.log_url(job_type, job_id),
+        "download_url": viewer.log_url(job_type, job_id, download="1"),
+        "matches_url": viewer.log_matches_url(job_type, job_id),
+    }
+
+
+def _download_param(value: str | None) -> bool:
+    if value in (None, ""):
+        return False
+    if value != "1":
+        raise InvalidQuery("download", "use download=1 for the raw log as a file")
+    return True
+
+
+def _log_file(job_type: str, job_id: str, lines: list[str]) -> HttpResponse:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{job_type}-{job_id}")[:120] + ".log"
+    response = HttpResponse("".join(f"{line}\n" for line in lines), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+    return response

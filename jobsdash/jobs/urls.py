@@ -11,5 +11,7 @@ urlpatterns = [
     path("overview/", views.list_overview, name="overview"),
     path("<str:job_type>/<str:job_id>/", views.job_detail, name="detail"),
     path("<str:job_type>/<str:job_id>/log/", views.job_log, name="log"),
+    path("<str:job_type>/<str:job_id>/log/matches/", views.log_matches, name="log_matches"),
+    path("<str:job_type>/<str:job_id>/progress/", views.job_progress, name="progress"),
     path("<str:job_type>/<str:job_id>/row/", views.job_row, name="row"),
 ]

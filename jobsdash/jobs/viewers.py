@@ -1,7 +1,8 @@
 """Who is looking at a tenant's jobs: resolved once per request or socket, it decides what they get.
 
-- Links: the page of a job, of a list filter, the row and overview URLs that live updates fetch,
-  the live socket's URL, and what they all carry to stay embedded (`?embed=1`).
+- Links: the page of a job, of its build log, of a list filter, the row, overview and progress
+  URLs that live updates fetch, the live socket's URL, and what they all carry to stay embedded
+  (`?embed=1`).
 - Scope (`Reach`): which of the tenant's jobs and streams are within reach.
 - Chrome: the site's navigation and tools (`member`), or the embedded look (`embedded`).
 
@@ -133,13 +134,24 @@ class Viewer:
     def job_url(self, job_type: str, job_id: str) -> str:
         """The page of a job, or "" for one they cannot open from here: a type the registry does not
         have, or an id no page URL can carry (one with a `/`)."""
-        if job_type not in JOB_TYPES or not job_id:
-            return ""
-        try:
-            url = reverse("jobs:detail", kwargs={"slug": self.tenant.slug, "job_type": job_type, "job_id": job_id})
-        except NoReverseMatch:
-            return ""
-        return self._with_params(url, [])
+        return self._job_route("jobs:detail", job_type, job_id)
+
+    def log_url(self, job_type: str, job_id: str, **params: str) -> str:
+        """The page of a job's whole build log, with `params` (`download="1"`: the raw log as a
+        file; `q`: a search); "" for a job whose page they cannot open from here."""
+        return self._job_route("jobs:log", job_type, job_id, sorted(params.items()))
+
+    def log_permalink(self, job_type: str, job_id: str) -> str:
+        """The whole log's URL to paste elsewhere, not embedded."""
+        return reverse("jobs:log", kwargs={"slug": self.tenant.slug, "job_type": job_type, "job_id": job_id})
+
+    def log_matches_url(self, job_type: str, job_id: str) -> str:
+        """How often a search (`q=`, for the script to add) occurs in the whole log: a partial."""
+        return self._job_route("jobs:log_matches", job_type, job_id)
+
+    def progress_url(self, job_type: str, job_id: str) -> str:
+        """A job's progress alone, for live updates to fetch."""
+        return self._job_route("jobs:progress", job_type, job_id)
 
     def list_url(self, query: ListQuery, **override: str) -> str:
         """The list page of `query`, with `override` (e.g. `createdAfter="PT1H"`) replacing its values."""
@@ -161,13 +173,24 @@ class Viewer:
         url = reverse("jobs:row", kwargs={"slug": self.tenant.slug, "job_type": "{type}", "job_id": "{id}"})
         return self._with_params(placeholders(url), query.to_params())
 
-    def overview_url(self, query: ListQuery) -> str:
-        """The overview of the list of `query`, alone, for live updates to fetch."""
-        return self._with_params(reverse("jobs:overview", kwargs={"slug": self.tenant.slug}), query.to_params())
+    def overview_url(self, query: ListQuery, tz: str | None = None) -> str:
+        """The overview of the list of `query`, alone, for live updates to fetch; its chart's times
+        in the zone `tz` (None: UTC)."""
+        params = [*query.to_params(), *([("tz", tz)] if tz else [])]
+        return self._with_params(reverse("jobs:overview", kwargs={"slug": self.tenant.slug}), params)
 
     def ws_url(self, **params: str) -> str:
         """The live socket's URL with its parameters (jobsdash.live.consumer says which)."""
         return _with_query(f"/ws/t/{self.tenant.slug}/jobs/", list(params.items()))
+
+    def _job_route(self, name: str, job_type: str, job_id: str, params: list[tuple[str, str]] | None = None) -> str:
+        if job_type not in JOB_TYPES or not job_id:
+            return ""
+        try:
+            url = reverse(name, kwargs={"slug": self.tenant.slug, "job_type": job_type, "job_id": job_id})
+        except NoReverseMatch:
+            return ""
+        return self._with_params(url, params or [])
 
     def _with_params(self, url: str, params: list[tuple[str, str]]) -> str:
         return _with_query(url, [*params, ("embed", "1")] if self.embedded else params)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -45,9 +45,24 @@ def _link_page(request: HttpRequest, visitor: Viewer) -> HttpResponse:
     return pages.job_list(request, visitor)
 
 
+def _of_the_links_job(page: pages.Page) -> pages.Page:
+    """A page of one job (its log, its progress) at a job link's own URL; 404 for a list link."""
+
+    @wraps(page)
+    def shown(request: HttpRequest, visitor: Viewer) -> HttpResponse:
+        if visitor.reach.job is None:
+            raise Http404("No such job")
+        return page(request, visitor, *visitor.reach.job)
+
+    return shown
+
+
 open_link = _for_visitors(_link_page)
 link_row = _for_visitors(pages.job_row)
 link_overview = _for_visitors(pages.list_overview)
+link_log = _for_visitors(_of_the_links_job(pages.job_log))
+link_log_matches = _for_visitors(_of_the_links_job(pages.log_matches))
+link_progress = _for_visitors(_of_the_links_job(pages.job_progress))
 
 
 @login_required

@@ -2,7 +2,8 @@
 
 A `Visitor` is a `jobsdash.jobs.viewers.Viewer` that sees the link's list filter or its job and
 nothing else (its `reach` is the grant's), always embedded, with no way to other pages: job pages
-are not linked, and the row URL, the live socket and the permalink carry the token.
+are not linked, and the row URL, the live socket and the permalink carry the token. A job link's
+visitor also reads that job's whole build log and its progress, at the link's own URLs.
 
     visitor = Visitor.of(token)                  # LinkRefused when tampered with, expired or revoked
     visitor = await avisitor(token, slug)        # the same for a live socket of tenant `slug`
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import Http404
 from django.urls import reverse
@@ -64,8 +66,28 @@ class Visitor(Viewer):
         kwargs = {"token": self.token, "job_type": "{type}", "job_id": "{id}"}
         return placeholders(reverse("links:row", kwargs=kwargs))
 
-    def overview_url(self, query: ListQuery) -> str:
-        return reverse("links:overview", kwargs={"token": self.token})
+    def overview_url(self, query: ListQuery, tz: str | None = None) -> str:
+        url = reverse("links:overview", kwargs={"token": self.token})
+        return f"{url}?{urlencode({'tz': tz})}" if tz else url
+
+    # A job link's visitor may read its job's whole log (it is the job's, as its page is), under
+    # the link's own URL; a list link's visitor opens no job page, so no log either.
+
+    def log_url(self, job_type: str, job_id: str, **params: str) -> str:
+        url = self._own_job_route("links:log", job_type, job_id)
+        return f"{url}?{urlencode(sorted(params.items()))}" if url and params else url
+
+    def log_permalink(self, job_type: str, job_id: str) -> str:
+        return self._own_job_route("links:log", job_type, job_id)
+
+    def log_matches_url(self, job_type: str, job_id: str) -> str:
+        return self._own_job_route("links:log_matches", job_type, job_id)
+
+    def progress_url(self, job_type: str, job_id: str) -> str:
+        return self._own_job_route("links:progress", job_type, job_id)
+
+    def _own_job_route(self, name: str, job_type: str, job_id: str) -> str:
+        return reverse(name, kwargs={"token": self.token}) if self.reach.job == (job_type, job_id) else ""
 
     def ws_url(self, **params: str) -> str:
         return super().ws_url(**params, token=self.token)

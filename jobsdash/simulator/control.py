@@ -88,6 +88,19 @@ def _advance(sim: Simulator, body: dict[str, Any]) -> Result:
     return 200, _describe(job, moved)
 
 
+def _set_progress(sim: Simulator, body: dict[str, Any]) -> Result:
+    """A job's `progress`, as its code reports it (a number or an object, says the spec). No event:
+    the registry's stream carries state changes only, so pages see it with the job's next one."""
+    job = sim.world(str(body.get("tenant"))).find(body.get("type"), str(body.get("id")))
+    if job is None:
+        raise ControlError(404, f"no job {body.get('type')}/{body.get('id')}")
+    progress = body.get("progress")
+    if isinstance(progress, bool) or not isinstance(progress, int | float | dict):
+        raise ControlError(400, "progress must be a number or an object")
+    job.progress = progress
+    return 200, _describe(job, job)
+
+
 def _tenant(sim: Simulator, slug: str, action: str) -> Result:
     world = sim.world(slug)
     if action == "expire-tokens":
@@ -121,6 +134,7 @@ ROUTES: dict[tuple[str, str], Callable[[Simulator, dict[str, Any]], Result]] = {
     ("POST", "emit"): _emit,
     ("POST", "jobs"): _create_job,
     ("POST", "jobs/advance"): _advance,
+    ("POST", "jobs/progress"): _set_progress,
 }
 
 

@@ -75,7 +75,7 @@ class Job:
     processed_at: datetime | None = None
     finished_at: datetime | None = None
     attempts_made: int = 0
-    progress: int = 0
+    progress: float | dict[str, Any] = 0  # a number or an object, as the spec allows
     result: dict[str, Any] | None = None
     failed_reason: str | None = None
     delay: int | None = None

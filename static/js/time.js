@@ -186,7 +186,18 @@ function wireControl() {
   select.closest(".pref").hidden = false;
 }
 
+// What the server draws in a zone (the list's chart) follows the chosen one: the zone in force is
+// on <html data-time-zone>, and a change of it is a `jobsdash:time-zone` event (overview.js).
+function publishZone() {
+  const zone = effectiveZone(chosenZone());
+  const root = document.documentElement;
+  if (root.dataset.timeZone === zone) return;
+  root.dataset.timeZone = zone;
+  document.dispatchEvent(new CustomEvent("jobsdash:time-zone", { detail: { zone } }));
+}
+
 function refresh() {
+  publishZone();
   renderAll();
   updateLinks(chosenZone());
 }

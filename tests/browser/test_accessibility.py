@@ -108,3 +108,30 @@ def test_the_keyboard_reaches_a_skip_link_first_and_it_moves_focus_to_the_conten
     expect(page.get_by_label("Times in")).to_be_focused()
     page.keyboard.press("Shift+Tab")
     expect(page.get_by_label("Theme")).to_be_focused()
+
+
+def test_the_charts_with_their_tables_open_and_a_tooltip_shown_have_no_serious_violations(
+    themed_context: BrowserContext, dashboard: Dashboard, sim: Simulator, axe: Axe
+) -> None:
+    page = themed_context.new_page()
+    # A limit the window holds more than: the note that says so is checked too.
+    log_in(page, dashboard, "/t/acme/jobs/?createdAfter=P7D&limit=40")
+    expect(page.locator("#limit-note")).to_be_visible()
+    page.locator("#overview details").evaluate_all("all => all.forEach(details => { details.open = true; })")
+    page.locator("#histogram-bars .bucket").last.focus()
+    expect(page.locator("#chart-tip")).to_be_visible()
+    assert blocking_violations(axe, page) == []
+
+
+def test_a_whole_build_log_with_a_search_and_a_range_has_no_serious_violations(
+    themed_context: BrowserContext, dashboard: Dashboard, sim: Simulator, axe: Axe
+) -> None:
+    job = sim.create_job("acme", "build", outcome="failed")
+    sim.advance("acme", "build", job["id"], to="failed")
+    page = themed_context.new_page()
+    path = f"/t/acme/jobs/build/{job['id']}/log/?q=ERROR"
+    log_in(page, dashboard, path)
+    page.goto(f"{dashboard.url}{path}#L3-L6")
+    expect(page.locator("mark.hit.current")).to_have_count(1)
+    expect(page.locator(".line.selected")).to_have_count(4)
+    assert blocking_violations(axe, page) == []

@@ -59,25 +59,6 @@ def test_pausing_holds_updates_until_resumed(page: Page, dashboard: Dashboard, s
     expect(row).to_have_attribute("data-state", "active")
 
 
-def test_the_overview_follows_live_events(page: Page, dashboard: Dashboard, sim: Simulator) -> None:
-    log_in(page, dashboard, "/t/acme/jobs/?createdAfter=P7D")
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
-    total = int(page.locator('#overview [data-count="total"]').inner_text())
-    failed = int(page.locator('#overview [data-count="failed"]').inner_text())
-
-    job = sim.create_job("acme", "undeploy", outcome="failed")
-    sim.advance("acme", "undeploy", job["id"], to="active")
-    bar = page.locator(f'#timeline-chart rect[data-job-id="{job["id"]}"]')
-    expect(bar).to_have_class("bar state-active")
-    expect(bar).to_have_attribute("data-running", "true")
-    expect(page.locator('#overview [data-count="total"]')).to_have_text(str(total + 1))
-
-    sim.advance("acme", "undeploy", job["id"], to="failed")
-    expect(bar).to_have_class("bar state-failed")
-    expect(page.locator('#overview [data-count="failed"]')).to_have_text(str(failed + 1))
-    expect(page.locator('#overview [data-counts="type"] li[data-key="undeploy"] .n')).not_to_have_text("0")
-
-
 def _live(page: Page, dashboard: Dashboard, path: str) -> Locator:
     """Log in to `path` and wait until its live status says Live; the status element."""
     log_in(page, dashboard, path)

@@ -21,7 +21,7 @@ from jobsdash.links.grants import DEFAULT_LIFETIME, LIFETIMES
 from jobsdash.links.models import EmbedLink
 from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.tenants.models import Tenant
-from tests.fixtures.pages import elements, inside
+from tests.fixtures.pages import element_by_id, elements, inside
 from tests.fixtures.site import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +103,10 @@ def test_a_chat_preview_gets_a_title_from_the_url_alone_and_no_upstream_call(sim
     list_preview = bot.get(bot.get("/t/acme/jobs/?state=failed")["Location"])
     assert [m["content"] for m in elements(list_preview.content, "meta") if m.get("property") == "og:title"] == [
         "jobs · acme"
+    ]
+    log_preview = bot.get(bot.get(f"/t/acme/jobs/build/{quote(job_id, safe='')}/log/#L12")["Location"])
+    assert [m["content"] for m in elements(log_preview.content, "meta") if m.get("property") == "og:title"] == [
+        "build log of build job 6ccc8843… · acme"
     ]
     assert sum(sim.count(endpoint, "acme") for endpoint in ("list", "get", "events", "tokens")) == 0
 
@@ -202,7 +206,7 @@ def test_a_signed_list_link_shows_its_filter_without_a_login(sim, alice: Client)
     body = page.content.decode()
     assert 'class="site-header"' not in body and "<form" not in body
     assert 'href="/t/' not in body  # no way to other pages
-    assert "token=" in elements(page.content, "table")[0]["data-ws"]
+    assert "token=" in element_by_id(page.content, "job-table")["data-ws"]
 
 
 def test_a_signed_job_link_shows_that_job_only(sim, alice: Client) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -37,34 +39,138 @@ def test_the_overview_counts_the_jobs_the_upstream_returned(
     assert _counts(page, "type") == Counter(j["type"] for j in jobs)
 
 
-def test_the_timeline_draws_each_job_from_created_to_finished(
+def _upstream(sim, query: str) -> list[dict]:
+    return httpx.get(f"{sim.url}/registry/v2/jobs/?{query}", auth=("acme-key", "acme-secret")).json()["jobs"]
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _windows() -> list[str]:
+    """Absolute windows (the page and the test ask the simulator for the same jobs), and none."""
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def iso(ago: timedelta) -> str:
+        return (now - ago).isoformat().replace("+00:00", "Z")
+
+    return [
+        f"createdAfter={iso(timedelta(days=7))}",
+        f"createdAfter={iso(timedelta(days=1))}&createdBefore={iso(timedelta(hours=2))}",
+        f"createdAfter={iso(timedelta(hours=6))}",
+        f"createdAfter={iso(timedelta(days=3))}&type=deploy&type=build",
+        "state=failed",
+    ]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/New_York"])
+@pytest.mark.parametrize("window", range(5))
+def test_the_histograms_numbers_are_the_simulators_jobs_per_bucket_and_state(
+    sim, acme, make_user: Callable[..., User], login: Callable[[User], Client], window: int, zone: str
+) -> None:
+    query = _windows()[window]
+    page = login(make_user("alice", acme)).get(f"/t/acme/jobs/overview/?{query}&tz={zone}").content
+    jobs = _upstream(sim, query)
+    assert element_by_id(page, "overview")["data-zone"] == zone
+    header = [
+        th.text for th in elements(page, "th") if th.get("scope") == "col" and th.ancestors and "data-state" in th.attrs
+    ]
+    states = {j["state"] for j in jobs} | {"failed"}
+    assert header[0] == "failed" and set(header) == states  # a column per state, failures first
+    rows = elements(page, "tr")
+    buckets = [row for row in rows if "data-start" in row.attrs]
+    cells = [e for e in elements(page, "td") if e.get("data-state")]
+    per_row = len(header) + 1
+    assert len(cells) == per_row * len(buckets)
+    local = ZoneInfo(zone)
+    for index, row in enumerate(buckets):
+        start, end = _time(row["data-start"]), _time(row["data-end"])
+        last = index == len(buckets) - 1
+        inside = [j for j in jobs if start <= _time(j["createdAt"]) and (_time(j["createdAt"]) < end or last)]
+        shown = {c["data-state"]: int(c.text) for c in cells[index * per_row : (index + 1) * per_row]}
+        assert shown == {**{s: sum(j["state"] == s for j in inside) for s in header}, "total": len(inside)}, row.attrs
+        assert start.astimezone(local).second == 0 and start.astimezone(local).minute % 5 == 0  # aligned locally
+    assert sum(int(c.text) for c in cells if c["data-state"] == "total") == len(jobs)
+    # The bars say the same, failures at the base of each.
+    found = elements(page)
+    for position, bar in enumerate(found):
+        if "bucket" not in bar.classes:
+            continue
+        segments = [e for e in found if "seg" in e.classes and e.ancestors[-1] == position]
+        assert sum(int(s["data-count"]) for s in segments) == int(bar["data-total"]) > 0
+        if int(bar["data-failed"]):
+            assert segments[0]["data-state"] == "failed"
+            assert float(segments[0]["y"]) == max(float(s["y"]) for s in segments)  # the lowest
+
+
+def test_a_bar_lists_the_jobs_of_its_bucket(
     sim, acme, make_user: Callable[..., User], login: Callable[[User], Client]
 ) -> None:
-    page = login(make_user("alice", acme)).get("/t/acme/jobs/?createdAfter=P7D").content.decode()
-    jobs = {
-        j["id"]: j
-        for j in httpx.get(f"{sim.url}/registry/v2/jobs/?createdAfter=P7D", auth=("acme-key", "acme-secret")).json()[
-            "jobs"
-        ]
+    client = login(make_user("alice", acme))
+    query = _windows()[0]
+    page = client.get(f"/t/acme/jobs/?{query}&type=deploy").content
+    bars = elements(page, "a", "bucket")
+    assert bars
+    for bar in bars[:5]:
+        listed = client.get(bar["href"]).content
+        ids = [row["data-job-id"] for row in elements(listed, "tr", "job-row")]
+        assert len(ids) == int(bar["data-total"]) and {
+            row["data-job-type"] for row in elements(listed, "tr", "job-row")
+        } == {"deploy"}
+        start, end = _time(bar["data-start"]), _time(bar["data-end"])
+        assert all(start <= _time(row["data-created"]) <= end for row in elements(listed, "tr", "job-row"))
+
+
+def test_durations_are_the_percentiles_of_the_simulators_jobs(
+    sim, acme, make_user: Callable[..., User], login: Callable[[User], Client]
+) -> None:
+    query = _windows()[0]
+    page = login(make_user("alice", acme)).get(f"/t/acme/jobs/?{query}").content
+    jobs = _upstream(sim, query)
+    found = elements(page)
+    (table,) = [n for n, e in enumerate(found) if e.get("id") == "durations-by-type"]
+    rows = {
+        e["data-key"]: n for n, e in enumerate(found) if e.tag == "tr" and table in e.ancestors and e.get("data-key")
     }
-    start = int(re.search(r'data-start="(\d+)"', page).group(1)) / 1000
-    end = int(re.search(r'data-end="(\d+)"', page).group(1)) / 1000
-    bars = elements(page, "rect", "bar")
-    assert len(bars) == len(jobs)
-    lanes = []
-    for bar in bars:
-        job = jobs[bar["data-job-id"]]
-        x, y, width = bar["x"], bar["y"], bar["width"]
-        assert (bar.classes, bar["data-job-type"]) == (["bar", f"state-{job['state']}"], job["type"])
-        created = datetime.fromisoformat(job["createdAt"].replace("Z", "+00:00")).timestamp()
-        assert float(x) == pytest.approx((created - start) / (end - start) * 1000, abs=0.01)
-        if job.get("finishedAt"):
-            finished = datetime.fromisoformat(job["finishedAt"].replace("Z", "+00:00")).timestamp()
-            expected = max(2.0, (min(finished, end) - created) / (end - start) * 1000)
-            assert float(width) == pytest.approx(expected, abs=0.02)
-        lanes.append((created, float(y)))
-    assert [y for _, y in sorted(lanes)] == sorted(y for _, y in lanes)  # oldest job on top
-    assert 'href="/t/acme/jobs/' in re.search(r"<svg.*?</svg>", page, re.S).group(0)  # a click opens the job
+    assert set(rows) == {j["type"] for j in jobs}
+    measures = {
+        "run": lambda j: j["state"] in ("completed", "failed") and (j.get("processedAt"), j.get("finishedAt")),
+        "wait": lambda j: (j.get("createdAt"), j.get("processedAt")),
+    }
+    for job_type, row in rows.items():
+        for measure, ends in measures.items():
+            spans = [ends(j) for j in jobs if j["type"] == job_type]
+            values = sorted(max(0.0, (_time(b) - _time(a)).total_seconds()) for a, b in filter(None, spans) if a and b)
+            at = {
+                c["data-value"]: n
+                for n, c in enumerate(found)
+                if c.get("data-measure") == measure and row in c.ancestors
+            }
+            cells = {name: found[n] for name, n in at.items()}
+            assert int(cells["count"].text) == len(values), (job_type, measure)
+            if values:  # nearest-rank percentiles, a real job's value each
+                p50, p95 = values[math.ceil(0.5 * len(values)) - 1], values[math.ceil(0.95 * len(values)) - 1]
+                assert [float(cells[k]["data-seconds"]) for k in ("p50", "p95", "max")] == [p50, p95, values[-1]]
+                (slowest,) = [e for e in found if e.tag == "a" and at["max"] in e.ancestors]  # links to that job
+                job = next(j for j in jobs if slowest["href"] == f"/t/acme/jobs/{j['type']}/{j['id']}/")
+                a, b = ends(job)
+                assert max(0.0, (_time(b) - _time(a)).total_seconds()) == values[-1]
+
+
+def test_a_list_cut_by_its_limit_says_so_and_charts_only_what_it_listed(
+    sim, acme, make_user: Callable[..., User], login: Callable[[User], Client]
+) -> None:
+    client = login(make_user("alice", acme))
+    page = client.get("/t/acme/jobs/?createdAfter=P7D&limit=5").content
+    note = element_by_id(page, "limit-note")
+    assert (
+        "listed 5 jobs" in "".join(e.text for e in elements(page) if note.attrs is e.attrs or False)
+        or b"listed 5 jobs" in page
+    )
+    assert sum(int(c.text) for c in elements(page, "td") if c.get("data-state") == "total") == 5
+    (more,) = [a for a in elements(page, "a") if a.text == "List up to 1000"]
+    assert "limit=1000" in more["href"] and "createdAfter=P7D" in more["href"]
+    assert b'id="limit-note"' not in client.get("/t/acme/jobs/?createdAfter=P7D&limit=1000").content
 
 
 def test_the_overview_renders_alone_for_the_pages_filter_to_replace_the_pages(
@@ -90,5 +196,9 @@ def test_a_signed_links_overview_is_its_filters_and_a_job_link_has_none(sim, acm
     deploys = token(scope=EmbedLink.Scope.LIST, query=parse_list_query({"type": ["deploy"]}))
     part = Client().get(f"/e/{deploys}/overview/?type=build").content.decode()  # the link's filter, not the URL's
     assert _counts(part, "type").keys() == {"deploy"}
+    # Its bars open nothing (the link shows its own filter only), yet each says what it holds.
+    assert elements(part, "a", "bucket") == [] and elements(part, "g", "bucket")
+    assert all(bar["aria-label"] and bar["tabindex"] == "0" for bar in elements(part, "g", "bucket"))
+    assert all(row.get("href") is None for row in elements(part, "a"))
     one_job = token(scope=EmbedLink.Scope.JOB, job_type="build", job_id="x")
     assert Client().get(f"/e/{one_job}/overview/").status_code == 404

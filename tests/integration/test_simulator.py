@@ -647,6 +647,22 @@ def test_every_list_and_get_document_validates(sim: Simulator, validate: Callabl
     }  # fmt: skip
 
 
+def test_a_progress_set_by_the_jobs_code_is_a_number_or_an_object_and_validates(
+    sim: Simulator, validate: Callable[[str, Any], None]
+) -> None:
+    job = sim.create_job("acme", "build")
+    for progress in (42, 12.5, {"step": "push", "layers": {"done": 3, "of": 7}}):
+        sim.set_progress("acme", "build", job["id"], progress)
+        document = get(sim, job_path("build", job["id"])).json()
+        validate("IJobResponse", document)
+        assert document["job"]["job"]["progress"] == progress
+    for refused in ("half", True, None, [1]):
+        with pytest.raises(AssertionError, match="400"):
+            sim.set_progress("acme", "build", job["id"], refused)
+    with pytest.raises(AssertionError, match="404"):
+        sim.set_progress("acme", "build", "no-such-job", 1)
+
+
 def test_every_event_validates(sim: Simulator, validate: Callable[[str, Any], None]) -> None:
     with SSE(sim, children="true") as stream:
         ack = stream.next()

@@ -207,6 +207,15 @@ def test_jobs_are_counted_per_bucket_and_state_with_failed_first() -> None:
     ]
 
 
+def test_a_buckets_list_keeps_within_the_bounds_of_the_list_it_comes_from() -> None:
+    view = histogram([], at("2024-05-01T10:07:00Z"), at("2024-05-01T11:50:00Z"), "UTC", max_bars=2)
+    first, last = view.buckets[0], view.buckets[-1]  # 10:00-11:00 and 11:00-12:00 stick out of the window
+    after, before = at("2024-05-01T10:07:00Z"), at("2024-05-01T11:50:00Z")  # the list's own, strict
+    assert first.list_bounds(after, before) == ("2024-05-01T10:07:00.000Z", "2024-05-01T11:00:00.000Z")
+    assert last.list_bounds(after, before) == ("2024-05-01T10:59:59.999Z", "2024-05-01T11:50:00.000Z")
+    assert last.list_bounds() == ("2024-05-01T10:59:59.999Z", "2024-05-01T12:00:00.001Z")
+
+
 def test_an_empty_window_and_a_single_job_window() -> None:
     empty = histogram([], NOW - timedelta(hours=1), NOW)
     assert empty.states == ("failed",) and empty.max_total == 0 and len(empty.buckets) == 60

@@ -16,13 +16,19 @@ def test_a_long_id_is_shortened_to_its_first_eight_characters() -> None:
     assert short_id("twelve-chars") == "twelve-chars"
 
 
-def test_a_log_shows_no_escape_sequences_and_keeps_its_line_numbers() -> None:
+def test_a_long_log_is_cut_to_its_head_and_tail_with_its_colours_and_line_numbers() -> None:
     lines = ["\x1b[34m#1 [internal] load\x1b[0m", *[f"\x1b[31mline {n}\x1b[0m" for n in range(2, 1001)]]
     document = {"job": {"type": "build", "result": {"digest": "", "log": lines}, "job": {"id": "x"}}}
     log = job_detail(document).log
-    assert log is not None and log.total == 1000 and log.omitted == 600
-    assert log.head[0] == (1, "#1 [internal] load") and log.tail[-1] == (1000, "line 1000")
-    assert not any("\x1b" in text or "[31m" in text for _, text in log.head + log.tail)
+    assert log is not None and (log.total, log.shown, log.cut) == (1000, 400, True)
+    assert [(part.first, part.last, bool(part.html)) for part in log.parts] == [
+        (1, 200, True),
+        (201, 800, False),
+        (801, 1000, True),
+    ]
+    html = log.parts[0].html + log.parts[2].html
+    assert '<span class="ansi-fg-blue">#1 [internal] load</span>' in html and 'id="L1000"' in html
+    assert "\x1b" not in html and "[31m" not in html
 
 
 def test_a_failed_builds_empty_digest_is_left_out_of_its_facts() -> None:

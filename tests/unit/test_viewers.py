@@ -74,3 +74,31 @@ def test_a_windowed_reach_decides_a_job_event_by_its_jobs_creation_time_and_refu
     assert not reach.allows_event("active", event, datetime(2026, 5, 1, 11, 59, 59, tzinfo=UTC))
     assert not reach.allows_event("active", event)  # not known: as its page, which could not show it
     assert reach.allows_event("ack", "Listening to job events")  # not a job's
+
+
+def test_a_jobs_log_progress_and_overview_urls_for_a_member_in_an_iframe_or_not() -> None:
+    member, framed = Viewer(ACME), Viewer(ACME, embedded=True)
+    assert member.log_url("build", "x$y") == "/t/acme/jobs/build/x$y/log/"
+    assert member.log_url("build", "x", download="1") == "/t/acme/jobs/build/x/log/?download=1"
+    assert framed.log_url("build", "x", q="npm ERR!") == "/t/acme/jobs/build/x/log/?q=npm+ERR%21&embed=1"
+    assert framed.log_permalink("build", "x") == "/t/acme/jobs/build/x/log/"  # to paste elsewhere
+    assert framed.log_matches_url("build", "x") == "/t/acme/jobs/build/x/log/matches/?embed=1"
+    assert framed.progress_url("build", "x") == "/t/acme/jobs/build/x/progress/?embed=1"
+    assert member.log_url("build", "x/y") == member.progress_url("rebuild", "x") == ""
+    assert (
+        member.overview_url(ListQuery(type=("build",)), tz="Asia/Tokyo")
+        == "/t/acme/jobs/overview/?type=build&tz=Asia%2FTokyo"
+    )
+
+
+def test_a_job_links_visitor_reads_its_jobs_log_and_progress_and_no_other() -> None:
+    visitor = Visitor(ACME, embedded=True, reach=Reach(job=("build", "x")), token="tok")
+    assert visitor.log_url("build", "x") == visitor.log_permalink("build", "x") == "/e/tok/log/"
+    assert visitor.log_url("build", "x", download="1") == "/e/tok/log/?download=1"
+    assert visitor.log_matches_url("build", "x") == "/e/tok/log/matches/"
+    assert visitor.progress_url("build", "x") == "/e/tok/progress/"
+    assert visitor.log_url("build", "y") == visitor.progress_url("deploy", "x") == ""
+    listing = Visitor(ACME, embedded=True, reach=Reach(query=ListQuery()), token="tok")
+    assert (
+        listing.log_url("build", "x") == "" and listing.overview_url(ListQuery(), tz="UTC") == "/e/tok/overview/?tz=UTC"
+    )

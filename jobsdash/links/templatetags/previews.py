@@ -25,8 +25,9 @@ def link_preview_title(next_url: str) -> str:
     except (Resolver404, ValueError):
         return "jobsdash"
     slug = match.kwargs.get("slug", "")
-    if match.view_name == "jobs:detail" and match.kwargs.get("job_type") in JOB_TYPES:
-        return f"{match.kwargs['job_type']} job {short_id(unquote(match.kwargs['job_id']))} · {slug}"
+    if match.view_name in ("jobs:detail", "jobs:log") and match.kwargs.get("job_type") in JOB_TYPES:
+        job = f"{match.kwargs['job_type']} job {short_id(unquote(match.kwargs['job_id']))}"
+        return f"{'build log of ' if match.view_name == 'jobs:log' else ''}{job} · {slug}"
     if match.view_name == "jobs:list":
         return f"jobs · {slug}"
     return "jobsdash"

@@ -1,0 +1,44 @@
+// A job's progress on its page, live: when one of the job's own events arrives (job-detail.js
+// dispatches every frame as `jobsdash:live-event`), the server's rendering of its progress
+// (templates/jobs/partials/progress.html, alone at its data-url) replaces the page's.
+
+let fetching = null;
+let again = false;
+
+function isThisJob(frame) {
+  const article = document.querySelector("article.job-detail");
+  const job = frame && frame.data && typeof frame.data === "object" ? frame.data.job : null;
+  return Boolean(article && job && job.id === article.dataset.jobId && job.type === article.dataset.jobType);
+}
+
+async function fetchProgress() {
+  const shown = document.getElementById("job-progress");
+  if (!shown || !shown.dataset.url) return;
+  const answer = await fetch(shown.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+  if (answer.status !== 200) return;
+  const template = document.createElement("template");
+  template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
+  const fresh = template.content.querySelector("#job-progress");
+  const current = document.getElementById("job-progress"); // the page may have replaced it meanwhile
+  if (fresh && current) current.replaceWith(fresh);
+}
+
+function refresh() {
+  if (fetching) {
+    again = true;
+    return;
+  }
+  fetching = fetchProgress()
+    .catch((error) => console.warn("jobsdash: progress update failed", error))
+    .finally(() => {
+      fetching = null;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    });
+}
+
+document.addEventListener("jobsdash:live-event", (event) => {
+  if (isThisJob(event.detail)) refresh();
+});
