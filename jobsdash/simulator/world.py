@@ -351,8 +351,10 @@ class Simulator:
         outcome: str = "completed",
         job_id: str | None = None,
         notify: bool = False,
+        created_at: datetime | None = None,
     ) -> Job:
-        """A new waiting job (a parent in waiting-children with waiting children), announced."""
+        """A new waiting job (a parent in waiting-children with waiting children), announced;
+        created now, or at `created_at` (its children with it)."""
         world = self.world(slug)
         if job_type not in ALL_JOB_TYPES:
             raise ControlError(400, f"unknown job type {job_type!r}")
@@ -363,7 +365,7 @@ class Simulator:
         factory = world.factory
         if function is not None:
             function = {**factory.function(function.get("functionType")), **function}
-        job = factory.job(job_type, self.now(), function, job_id=job_id)
+        job = factory.job(job_type, created_at or self.now(), function, job_id=job_id)
         job.auto_ms, job.notify = auto_ms, notify
         child_types = _child_types(job, children)
         for child_type in child_types:
