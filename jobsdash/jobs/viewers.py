@@ -30,7 +30,7 @@ from django.urls import NoReverseMatch, reverse
 from jobsdash.jobs.timezones import validate_tz
 from jobsdash.tenants.access import atenant_for_user, tenant_for_user
 from jobsdash.tenants.models import Tenant
-from jobsdash.waylay.queries import JOB_TYPES, ListQuery, parse_list_query
+from jobsdash.waylay.queries import JOB_TYPES, ListQuery, parse_list_query, validate_timestamp_spec
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,17 @@ class Viewer:
     def list_query(self, params: Mapping[str, Any]) -> ListQuery:
         """The filter of the list they look at: the page's parameters (InvalidQuery naming one)."""
         return parse_list_query(params)
+
+    @property
+    def walks_history(self) -> bool:
+        """Whether their list pages lead to older and newer jobs (jobsdash.jobs.history)."""
+        return True
+
+    def history_after(self, params: Mapping[str, Any]) -> str | None:
+        """Where a newer page of history starts (its `after`, a TimestampSpec; InvalidQuery naming
+        it), or None for a page of the filter as given."""
+        value = str(params.get("after") or "").strip()
+        return validate_timestamp_spec(value, "after") if value else None
 
     def allows_stream(self, job_type: str | None, job_id: str | None, children: bool) -> bool:
         return self.reach.allows_stream(job_type, job_id, children)

@@ -48,6 +48,13 @@ class Visitor(Viewer):
             raise Http404("No such list")
         return self.reach.query
 
+    @property
+    def walks_history(self) -> bool:
+        return False  # a link shows one page: the jobs its filter lists now
+
+    def history_after(self, params: Mapping[str, Any]) -> str | None:
+        return None
+
     def job_url(self, job_type: str, job_id: str) -> str:
         return ""  # a link shows one page: its list's jobs are not linked
 
