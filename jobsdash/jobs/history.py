@@ -37,7 +37,7 @@ from typing import Any
 from jobsdash.jobs import cache
 from jobsdash.jobs.display import parse_time
 from jobsdash.tenants.models import Tenant
-from jobsdash.waylay.queries import ListQuery, resolve_timestamp
+from jobsdash.waylay.queries import ListQuery, format_instant, resolve_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def _page_before(tenant: Tenant, query: ListQuery, size: int | None) -> HistoryP
     asked = dataclasses.replace(query, limit=str(size + 1)) if size is not None else query
     cached = cache.list_jobs(tenant, asked)
     listed = _listed(cached.document)
-    shown, more = newest_part(listed, size, complete=not _full(cached.document, listed, asked))
+    shown, more = newest_part(listed, size, complete=not is_full(cached.document, listed, asked))
     crowded = False
     if not shown and listed:
         if listed[0].ms is None:  # no creation times to page by: the answer as it is
@@ -163,7 +163,7 @@ def _page_after(tenant: Tenant, query: ListQuery, after: str, size: int | None) 
     cached = cache.list_jobs(tenant, asked)
     listed = _listed(cached.document)
     reached, crowded = True, False
-    if _full(cached.document, listed, asked):
+    if is_full(cached.document, listed, asked):
         ascending, reached, crowded = _scan_after(tenant, base, lower)
     else:
         ascending = [job for job in reversed(listed) if job.ms is not None and job.ms > lower]
@@ -197,7 +197,7 @@ def _scan_after(tenant: Tenant, base: ListQuery, lower: int) -> tuple[list[Liste
         listed = _listed(document)
         timed = [job for job in listed if job.ms is not None and job.ms > lower]
         found.update((job.key, job) for job in timed)
-        if not _full(document, listed, asked) or not timed:
+        if not is_full(document, listed, asked) or not timed:
             return _ascending(found), True, crowded
         oldest, newest = timed[-1].ms, timed[0].ms
         assert oldest is not None and newest is not None
@@ -215,7 +215,7 @@ def _whole_millisecond(tenant: Tenant, query: ListQuery, ms: int) -> tuple[list[
     )
     document = cache.list_jobs(tenant, around).document
     listed = _listed(document)
-    return [job for job in listed if job.ms == ms], _full(document, listed, around)
+    return [job for job in listed if job.ms == ms], is_full(document, listed, around)
 
 
 def _listed(document: dict[str, Any]) -> list[Listed]:
@@ -230,7 +230,7 @@ def _ascending(found: dict[tuple[Any, Any], Listed]) -> list[Listed]:
     return sorted(found.values(), key=lambda job: job.ms or 0)
 
 
-def _full(document: dict[str, Any], listed: list[Listed], asked: ListQuery) -> bool:
+def is_full(document: dict[str, Any], listed: Sequence[Any], asked: ListQuery) -> bool:
     """Whether the registry returned as many jobs as it lists at once (more may follow). Its
     answer's `limit` says how many that is; without it, the `limit` asked; without either, an
     answer with jobs is taken as full (a page too many is an empty one, a page too few a gap)."""
@@ -264,5 +264,4 @@ def _ms(moment: datetime) -> int:
 
 
 def _format(ms: int) -> str:
-    """An instant as the registry writes createdAt: UTC, milliseconds, Z."""
-    return (_EPOCH + ms * _MS).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_instant(_EPOCH + ms * _MS)

@@ -18,14 +18,14 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from jobsdash.jobs import cache, display, history
+from jobsdash.jobs import cache, display, failures, history
 from jobsdash.jobs.error_meanings import ErrorMeaning, meaning_of
 from jobsdash.jobs.family import family_of
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
 from jobsdash.jobs.overview import overview
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.tenants.crypto import SecretUnreadable
-from jobsdash.waylay.errors import InvalidQuery, WaylayError
+from jobsdash.waylay.errors import BadResponse, InvalidQuery, UpstreamUnavailable, WaylayError
 from jobsdash.waylay.queries import ListQuery
 
 Page = Callable[..., HttpResponse]
@@ -99,8 +99,21 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             "ws_url": viewer.ws_url(),
             "row_url": viewer.row_url_template(page.window),
             "history": _history_links(viewer, query, page) if viewer.walks_history else None,
+            "failures": _failure_section(request, viewer, page.window),
         },
     )
+
+
+def _failure_section(request: HttpRequest, viewer: Viewer, query: ListQuery) -> dict[str, Any] | None:
+    """The list page's failure groups: its first few, for the jobs of the page's window; None when
+    its states leave out failed jobs. An upstream that fails them leaves the list shown."""
+    top = failures.LIST_SECTION_GROUPS
+    if failures.failure_query(query) is None:
+        return None
+    try:
+        return failures.shown(request, viewer, failures.report_of(viewer.tenant, query), top)
+    except (UpstreamUnavailable, BadResponse):
+        return {"unavailable": True, "groups_url": viewer.failure_groups_url(query, top)}
 
 
 def _list_page(viewer: Viewer, query: ListQuery, after: str | None) -> history.HistoryPage:

@@ -170,6 +170,25 @@ class Viewer:
         """The overview of the list of `query`, alone, for live updates to fetch."""
         return self._with_params(reverse("jobs:overview", kwargs={"slug": self.tenant.slug}), query.to_params())
 
+    def job_url_template(self) -> str:
+        """The page of a job with `{type}` and `{id}` to fill in (a notification's link), "" when
+        they cannot open job pages from here."""
+        url = reverse("jobs:detail", kwargs={"slug": self.tenant.slug, "job_type": "{type}", "job_id": "{id}"})
+        return self._with_params(placeholders(url), [])
+
+    def failures_url(self, query: ListQuery) -> str:
+        """The failures page of `query`, "" when they cannot go there."""
+        return self._with_params(reverse("triage:failures", kwargs={"slug": self.tenant.slug}), query.to_params())
+
+    def failure_groups_url(self, query: ListQuery, top: int | None) -> str:
+        """The failure groups of `query` alone (the first `top` of them), for live updates to fetch."""
+        params = query.to_params() + ([("top", str(top))] if top is not None else [])
+        return self._with_params(reverse("triage:groups", kwargs={"slug": self.tenant.slug}), params)
+
+    def find_url(self) -> str:
+        """Where the box that finds a job by its id or URL sends what was typed ("" when they have none)."""
+        return reverse("triage:find", kwargs={"slug": self.tenant.slug})
+
     def ws_url(self, **params: str) -> str:
         """The live socket's URL with its parameters (jobsdash.live.consumer says which)."""
         return _with_query(f"/ws/t/{self.tenant.slug}/jobs/", list(params.items()))

@@ -10,6 +10,7 @@ urlpatterns = [
     path("e/<str:token>/", views.open_link, name="open"),
     path("e/<str:token>/row/<str:job_type>/<str:job_id>/", views.link_row, name="row"),
     path("e/<str:token>/overview/", views.link_overview, name="overview"),
+    path("e/<str:token>/failures/", views.link_failures, name="failures"),
     path("t/<slug:slug>/links/", views.create, name="create"),
     path("t/<slug:slug>/links/<int:pk>/", views.show, name="show"),
 ]

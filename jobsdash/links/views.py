@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobsdash.jobs import pages
+from jobsdash.jobs import pages, triage_pages
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.links.grants import LIFETIMES, LinkRefused, create_link, token_for
 from jobsdash.links.models import EmbedLink
@@ -48,6 +48,7 @@ def _link_page(request: HttpRequest, visitor: Viewer) -> HttpResponse:
 open_link = _for_visitors(_link_page)
 link_row = _for_visitors(pages.job_row)
 link_overview = _for_visitors(pages.list_overview)
+link_failures = _for_visitors(triage_pages.failure_groups)
 
 
 @login_required

@@ -74,6 +74,19 @@ class Visitor(Viewer):
     def overview_url(self, query: ListQuery) -> str:
         return reverse("links:overview", kwargs={"token": self.token})
 
+    def job_url_template(self) -> str:
+        return ""
+
+    def failures_url(self, query: ListQuery) -> str:
+        return ""  # the link shows its list, with the failure groups of its filter on it
+
+    def failure_groups_url(self, query: ListQuery, top: int | None) -> str:
+        url = reverse("links:failures", kwargs={"token": self.token})
+        return f"{url}?top={top}" if top is not None else url
+
+    def find_url(self) -> str:
+        return ""
+
     def ws_url(self, **params: str) -> str:
         return super().ws_url(**params, token=self.token)
 
