@@ -1,5 +1,6 @@
-"""Screenshots of the pages for reviewers: list, list overview, job detail and embed mode, at 1280
-and 400 px wide, light and dark. Not a test and never committed (screenshots/ is git-ignored).
+"""Screenshots of the pages for reviewers: list, list overview, job detail, embed mode, failure
+groups and a find that found nothing, at 1280 and 400 px wide, light and dark. Not a test and
+never committed (screenshots/ is git-ignored).
 
     .venv/bin/python scripts/screenshots.py [--out screenshots/]
 
@@ -49,6 +50,8 @@ def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: 
         "detail": (f"/t/acme/jobs/verify/{verify_id}/", True),
         "detail-failed": (f"/t/acme/jobs/build/{build_id}/", False),  # failure banner and build log
         "embed": ("/t/acme/jobs/?embed=1", True),
+        "failures": ("/t/acme/failures/", True),
+        "find-missing": ("/t/acme/find/?q=no-such-job%24anywhere", False),
     }
     written = []
     for theme in THEMES:
@@ -59,7 +62,8 @@ def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: 
             page = context.new_page()
             for name, (path, full_page) in shots.items():
                 page.goto(f"{board.url}{path}")
-                page.locator("#live-status:not([data-state=connecting])").wait_for(timeout=15_000)
+                if page.locator("#live-status").count():  # live pages: once connected
+                    page.locator("#live-status:not([data-state=connecting])").wait_for(timeout=15_000)
                 target = out / f"{name}-{width}-{theme}.png"
                 page.screenshot(path=target, full_page=full_page)
                 written.append(target)

@@ -29,4 +29,6 @@ def link_preview_title(next_url: str) -> str:
         return f"{match.kwargs['job_type']} job {short_id(unquote(match.kwargs['job_id']))} · {slug}"
     if match.view_name == "jobs:list":
         return f"jobs · {slug}"
+    if match.view_name == "triage:failures":
+        return f"failures · {slug}"
     return "jobsdash"
