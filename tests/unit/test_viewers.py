@@ -62,3 +62,24 @@ def test_a_job_links_reach_is_its_stream_children_included() -> None:
     assert reach.allows_stream("build", "x", True) and reach.allows_stream(None, "x", False)
     assert not reach.allows_stream("build", "y", False) and not reach.allows_stream(None, None, False)
     assert reach.allows_job("build", "x", None, "active") and not reach.allows_job("build", "y", None, "active")
+
+
+def test_the_triage_links_are_a_members_and_stay_embedded_in_an_iframe() -> None:
+    failed = ListQuery(type=("deploy",), state=("failed",))
+    member, framed = Viewer(ACME), Viewer(ACME, embedded=True)
+    assert member.failures_url(failed) == "/t/acme/failures/?state=failed&type=deploy"
+    assert framed.failure_groups_url(failed, 5) == "/t/acme/failures/groups/?state=failed&type=deploy&top=5&embed=1"
+    assert framed.job_url_template() == "/t/acme/jobs/{type}/{id}/?embed=1"
+    assert member.find_url() == "/t/acme/find/"
+    assert member.walks_history and member.history_after({"after": " 2024-05-01T12:00:00.123Z "}) == (
+        "2024-05-01T12:00:00.123Z"
+    )
+    assert member.history_after({}) is None
+
+
+def test_a_visitor_gets_the_groups_of_the_links_filter_and_no_way_to_other_pages() -> None:
+    builds = ListQuery(type=("build",))
+    visitor = Visitor(ACME, embedded=True, reach=Reach(query=builds), token="tok")
+    assert visitor.failure_groups_url(ListQuery(type=("deploy",)), 5) == "/e/tok/failures/?top=5"
+    assert visitor.failures_url(builds) == visitor.job_url_template() == visitor.find_url() == ""
+    assert not visitor.walks_history and visitor.history_after({"after": "2024-05-01"}) is None
