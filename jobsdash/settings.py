@@ -241,6 +241,13 @@ CACHE_TTL_JOB_ACTIVE = env_int("JOBSDASH_CACHE_TTL_JOB_ACTIVE", 5)
 CACHE_TTL_JOB_FINISHED = env_int("JOBSDASH_CACHE_TTL_JOB_FINISHED", 3600)
 CACHE_TTL_STALE = env_int("JOBSDASH_CACHE_TTL_STALE", 86400)
 
+# Jobs a process reads at once per tenant when a page needs several (failure groups, finding a
+# job): every request's reads share them, so dozens of people opening a page do not multiply calls.
+DETAIL_READS_PER_TENANT = env_int("JOBSDASH_DETAIL_READS_PER_TENANT", 4, minimum=1)
+# Failed jobs whose details one request reads for the failure groups (the most recent first);
+# groups of more failures than that are partial, and say so.
+FAILURE_DETAILS_CAP = env_int("JOBSDASH_FAILURE_DETAILS_CAP", 200, minimum=1)
+
 # The Waylay registry (jobsdash.waylay): timeouts and retry pauses are read at each request, pool
 # sizes when an event loop's clients are made.
 # Seconds to open a TCP connection to the gateway.

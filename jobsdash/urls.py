@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/login/", throttle.guard(admin.site.login)),
     path("admin/", admin.site.urls),
     path("t/<slug:slug>/jobs/", include("jobsdash.jobs.urls")),
+    path("t/<slug:slug>/", include("jobsdash.jobs.triage_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("jobsdash.jobs.api_urls")),
     path("", include("jobsdash.links.urls")),

@@ -1,6 +1,6 @@
 """Screenshots of the pages for reviewers: list, list overview and its charts, job detail, build
-logs (whole, and a long one's excerpt) and embed mode, at 1280 and 400 px wide, light and dark.
-Not a test and never committed (screenshots/ is git-ignored).
+logs (whole, and a long one's excerpt), embed mode, failure groups and a find that found nothing,
+at 1280 and 400 px wide, light and dark. Not a test and never committed (screenshots/ is git-ignored).
 
     .venv/bin/python scripts/screenshots.py [--out screenshots/]
 
@@ -71,6 +71,8 @@ def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: 
         "log": (f"{build}log/?q=ERROR#L4-L8", True, None, None),  # the whole log: a search and a range
         "log-long": (f"{huge}#L23900", False, _search_the_log, "#build-log"),  # head, gap, tail
         "embed": ("/t/acme/jobs/?embed=1", True, None, None),
+        "failures": ("/t/acme/failures/", True, None, None),
+        "find-missing": ("/t/acme/find/?q=no-such-job%24anywhere", False, None, None),
     }
     written = []
     for theme in THEMES:
@@ -81,7 +83,8 @@ def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: 
             page = context.new_page()
             for name, (path, full_page, prepare, element) in shots.items():
                 page.goto(f"{board.url}{path}")
-                page.locator("#live-status:not([data-state=connecting]), #build-log").first.wait_for(timeout=15_000)
+                if page.locator("#live-status, #build-log").count():  # live pages: once connected
+                    page.locator("#live-status:not([data-state=connecting]), #build-log").first.wait_for(timeout=15_000)
                 if prepare:
                     prepare(page)
                 target = out / f"{name}-{width}-{theme}.png"

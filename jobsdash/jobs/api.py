@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from jobsdash.jobs import cache
+from jobsdash.jobs import cache, failures
 from jobsdash.jobs.error_meanings import meaning_of
 from jobsdash.tenants.access import tenant_for_user
 from jobsdash.waylay.queries import (
@@ -70,23 +70,50 @@ class _UpstreamView(APIView):
         return response
 
 
+_FILTERS = [
+    OpenApiParameter("type", OpenApiTypes.STR, many=True, enum=LIST_JOB_TYPES, explode=True),
+    OpenApiParameter("state", OpenApiTypes.STR, many=True, enum=JOB_STATES, explode=True),
+    OpenApiParameter("functionType", OpenApiTypes.STR, many=True, enum=FUNCTION_TYPES, explode=True),
+    OpenApiParameter("createdBefore", OpenApiTypes.STR, description=TIMESTAMP_FORMS),
+    OpenApiParameter("createdAfter", OpenApiTypes.STR, description=TIMESTAMP_FORMS),
+    OpenApiParameter("limit", OpenApiTypes.NUMBER),
+]
+
+
 class JobListAPI(_UpstreamView):
     @extend_schema(
         operation_id="list_jobs",
         summary="List jobs",
-        parameters=[
-            OpenApiParameter("type", OpenApiTypes.STR, many=True, enum=LIST_JOB_TYPES, explode=True),
-            OpenApiParameter("state", OpenApiTypes.STR, many=True, enum=JOB_STATES, explode=True),
-            OpenApiParameter("functionType", OpenApiTypes.STR, many=True, enum=FUNCTION_TYPES, explode=True),
-            OpenApiParameter("createdBefore", OpenApiTypes.STR, description=TIMESTAMP_FORMS),
-            OpenApiParameter("createdAfter", OpenApiTypes.STR, description=TIMESTAMP_FORMS),
-            OpenApiParameter("limit", OpenApiTypes.NUMBER),
-        ],
+        parameters=_FILTERS,
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The upstream IJobsResponse"), **_ERRORS},
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         tenant = tenant_for_user(request.user, slug)
         return _respond(request, cache.list_jobs(tenant, parse_list_query(request.query_params)))
+
+
+class FailuresAPI(_UpstreamView):
+    @extend_schema(
+        operation_id="list_failure_groups",
+        summary="Failed jobs grouped by failure signature",
+        description=(
+            "The list's filters, with the state forced to failed (a state filter without failed: no "
+            "groups). `partial` is true when some listed failures were not grouped (beyond "
+            "JOBSDASH_FAILURE_DETAILS_CAP, or unreadable); `listed` and `grouped` count them."
+        ),
+        parameters=_FILTERS,
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='{"groups": [{"signature", "count", "firstSeen", "lastSeen", "functions", "types", '
+                '"jobs": [{"type", "id"}]}], "partial", "listed", "grouped"}',
+            ),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        tenant = tenant_for_user(request.user, slug)
+        return JsonResponse(failures.report_of(tenant, parse_list_query(request.query_params)).as_json())
 
 
 class JobDetailAPI(_UpstreamView):

@@ -1,6 +1,7 @@
 """The per-tenant cache of upstream job lists and jobs: the only user of the cache backend.
 
-Views call `list_jobs` / `get_job` (sync: views are sync, DRF is sync) and get a `Cached` answer:
+Views call `list_jobs` / `get_job` (sync: views are sync, DRF is sync), or `get_jobs` for several
+jobs at once (failure groups, finding a job), and get a `Cached` answer:
 the upstream's JSON document as bytes and as data, when it was fetched, and whether it is a stale
 copy served because the upstream failed. The relay calls `on_job_event` for every job event so
 that pages never show a job older than the stream they watch, and `on_stream_gap` when its
@@ -14,18 +15,22 @@ it get the registry's documents, not copies from before the gap.
 - Single flight: concurrent identical misses in a process wait for one upstream call (threads:
   every sync view runs in a thread of its own under daphne); across processes a short lock in the
   shared cache (Redis) makes the others wait for the first one's answer.
+- Several jobs at once (`get_jobs`): those fresh in the cache at once, the others read at most
+  DETAIL_READS_PER_TENANT at a time per tenant in the process, across requests: the reads of every
+  request for a tenant share one pool of that many threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -139,6 +144,62 @@ async def ajob_created_at(tenant: Tenant, job_type: str, job_id: str) -> datetim
 _created: dict[tuple[int, str, str], datetime] = {}
 _CREATED_KEPT = 20_000
 _created_lock = threading.Lock()
+
+
+def get_jobs(tenant: Tenant, jobs: Sequence[tuple[str, str]]) -> list[Cached | WaylayError]:
+    """Several jobs of the tenant, (type, id) each, in the order asked: each as `get_job` gives it,
+    or the client's error it raised (NotFound, UpstreamUnavailable, CredentialsRejected, ...).
+
+    Those fresh in the cache come at once. The others are read through `get_job` (single flight,
+    stale-if-error) in the tenant's pool of DETAIL_READS_PER_TENANT threads, which every request of
+    the process shares: a page that needs dozens of jobs, opened by dozens of people at once, reads
+    a few at a time, and the later requests find the earlier ones' answers in the cache.
+    """
+    keys = [_job_key(tenant, job_type, job_id) for job_type, job_id in jobs]
+    found = cache.get_many([name for key in keys for name in (key, f"{key}:changed")])
+    answers: list[Cached | WaylayError | None] = []
+    missing: list[int] = []
+    for index, key in enumerate(keys):
+        entry = found.get(key)
+        if _fresh(entry, found.get(f"{key}:changed", 0.0)):
+            CACHE_LOOKUPS.labels("job", "hit").inc()
+            answers.append(entry)
+        else:
+            answers.append(None)
+            missing.append(index)
+    if missing:
+        read = async_to_sync(_read_all)(tenant, [jobs[index] for index in missing])
+        for index, answer in zip(missing, read, strict=True):
+            answers[index] = answer
+    return [answer for answer in answers if answer is not None]
+
+
+async def _read_all(tenant: Tenant, jobs: list[tuple[str, str]]) -> list[Cached | WaylayError]:
+    # The pool's threads are SyncToAsync's: get_job's own async_to_sync runs its fetch on this
+    # loop (daphne's, under daphne), with its HTTP clients, instead of a new loop per job.
+    read = sync_to_async(_get_or_error, thread_sensitive=False, executor=_reader_pool(tenant))
+    return list(await asyncio.gather(*(read(tenant, job_type, job_id) for job_type, job_id in jobs)))
+
+
+def _get_or_error(tenant: Tenant, job_type: str, job_id: str) -> Cached | WaylayError:
+    try:
+        return get_job(tenant, job_type, job_id)
+    except WaylayError as exc:
+        return exc
+
+
+# (tenant pk, pool size) -> the pool that bounds the tenant's reads of several jobs in this process.
+_readers: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_readers_lock = threading.Lock()
+
+
+def _reader_pool(tenant: Tenant) -> ThreadPoolExecutor:
+    size = settings.DETAIL_READS_PER_TENANT
+    with _readers_lock:
+        pool = _readers.get((tenant.pk, size))
+        if pool is None:
+            pool = _readers[(tenant.pk, size)] = ThreadPoolExecutor(size, thread_name_prefix=f"job-reads-t{tenant.pk}")
+        return pool
 
 
 async def on_job_event(tenant: Tenant, job_type: str | None, job_id: str | None) -> None:

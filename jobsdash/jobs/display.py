@@ -278,19 +278,21 @@ def summary(detail: JobDetail, permalink: str) -> Summary:
     parts = [f"{row.type} job {row.short_id}", function, row.state, when and f"created {when}", reason]
     text = " · ".join(p for p in parts if p) + f" · {permalink}"
     md_parts = [
-        f"**{_md(row.type)}** job [`{_code(row.short_id)}`]({permalink})",
-        function and f"`{_code(function)}`",
-        f"**{_md(row.state)}**",
+        f"**{markdown_text(row.type)}** job [`{code_span(row.short_id)}`]({permalink})",
+        function and f"`{code_span(function)}`",
+        f"**{markdown_text(row.state)}**",
         when and f"created {when}",
-        reason and _md(reason),
+        reason and markdown_text(reason),
     ]
     return Summary(text, " · ".join(p for p in md_parts if p))
 
 
-def _md(text: str) -> str:
-    # Upstream text must not turn into links, emphasis or HTML in the chat that renders it.
+def markdown_text(text: str) -> str:
+    """Text for a Markdown line: upstream text must not turn into links, emphasis or HTML in the
+    chat that renders it."""
     return re.sub(r"([\\`*_\[\]()<>#!|~])", r"\\\1", text)
 
 
-def _code(text: str) -> str:
+def code_span(text: str) -> str:
+    """Text for inside a Markdown code span (`…`)."""
     return text.replace("`", "\u02bc")  # a modifier letter apostrophe: it cannot end the code span

@@ -9,16 +9,18 @@ readable page with the right status (`shown_to_viewers`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
-from jobsdash.jobs import cache, display, logs
+from jobsdash.jobs import cache, display, failures, history, logs
 from jobsdash.jobs.error_meanings import ErrorMeaning, meaning_of
 from jobsdash.jobs.family import family_of
 from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
@@ -26,7 +28,7 @@ from jobsdash.jobs.overview import overview
 from jobsdash.jobs.timezones import validate_tz
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.tenants.crypto import SecretUnreadable
-from jobsdash.waylay.errors import InvalidQuery, WaylayError
+from jobsdash.waylay.errors import BadResponse, InvalidQuery, UpstreamUnavailable, WaylayError
 from jobsdash.waylay.queries import ListQuery
 
 Page = Callable[..., HttpResponse]
@@ -79,10 +81,12 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     }
     try:
         query = viewer.list_query(request.GET)
+        after = viewer.history_after(request.GET)
     except InvalidQuery as exc:
         return render(request, "jobs/list.html", {**context, "error": exc}, status=400)
-    cached = cache.list_jobs(viewer.tenant, query)
-    rows = display.job_rows(cached.document)
+    page = _list_page(viewer, query, after)
+    rows = display.job_rows({"jobs": page.jobs})
+    permalink = viewer.list_permalink(display.frozen_query(query))
     zone = _zone(request.GET)
     return render(
         request,
@@ -91,31 +95,67 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             **context,
             "query": query,
             "rows": rows,
-            "cached": cached,
-            "overview": overview(rows, query, viewer, zone),
-            "overview_url": viewer.overview_url(query, tz=zone if request.GET.get("tz") else None),
-            "permalink": request.build_absolute_uri(viewer.list_permalink(display.frozen_query(query))),
+            "cached": page.cached,
+            "overview": overview(rows, page.window, viewer, zone),
+            "overview_url": viewer.overview_url(page.window, tz=zone if request.GET.get("tz") else None),
+            "permalink": request.build_absolute_uri(_with_after(permalink, after)),
             "preset_links": [(label, viewer.list_url(query, createdAfter=spec)) for label, spec in TIME_PRESETS],
             "ws_url": viewer.ws_url(),
-            "row_url": viewer.row_url_template(query),
+            "row_url": viewer.row_url_template(page.window),
+            "history": _history_links(viewer, query, page) if viewer.walks_history else None,
+            "failures": _failure_section(request, viewer, page.window),
         },
     )
 
 
+def _failure_section(request: HttpRequest, viewer: Viewer, query: ListQuery) -> dict[str, Any] | None:
+    """The list page's failure groups: its first few, for the jobs of the page's window; None when
+    its states leave out failed jobs. An upstream that fails them leaves the list shown."""
+    top = failures.LIST_SECTION_GROUPS
+    if failures.failure_query(query) is None:
+        return None
+    try:
+        return failures.shown(request, viewer, failures.report_of(viewer.tenant, query), top)
+    except (UpstreamUnavailable, BadResponse):
+        return {"unavailable": True, "groups_url": viewer.failure_groups_url(query, top)}
+
+
+def _list_page(viewer: Viewer, query: ListQuery, after: str | None) -> history.HistoryPage:
+    if not viewer.walks_history:
+        return history.as_listed(viewer.tenant, query)
+    return history.history_page(viewer.tenant, query, after)
+
+
+def _history_links(viewer: Viewer, query: ListQuery, page: history.HistoryPage) -> dict[str, Any]:
+    """The list page's history navigation (jobsdash.jobs.history says where each page starts)."""
+    from_newest = dataclasses.replace(query, created_before=None)
+    return {
+        "older": viewer.list_url(query, createdBefore=page.older) if page.older else "",
+        "newer": viewer.list_url(from_newest, after=page.newer) if page.newer else "",
+        "newest": viewer.list_url(from_newest) if page.newer else "",
+        "since": query.created_after,
+        "crowded": page.crowded,
+        "cut_short": page.cut_short,
+    }
+
+
+def _with_after(url: str, after: str | None) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode([('after', after)])}" if after else url
+
+
 @shown_to_viewers
 def list_overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
-    """The overview above a list (counts, histogram and durations of the jobs the upstream lists
-    for its filter, the page's parameters for a member; times in the zone `tz`), alone: live
-    updates replace the page's with it, and the page asks for it in the reader's zone."""
+    """The overview above a list (counts, histogram and durations of the jobs its page shows for
+    its filter, the page's parameters for a member; times in the zone `tz`), alone: live updates
+    replace the page's with it, and the page asks for it in the reader's zone."""
     viewer.check_page_params(request.GET)
-    query = viewer.list_query(request.GET)
-    rows = display.job_rows(cache.list_jobs(viewer.tenant, query).document)
+    page = _list_page(viewer, viewer.list_query(request.GET), viewer.history_after(request.GET))
     zone = _zone(request.GET)
     context = {
         "viewer": viewer,
-        "query": query,
-        "overview": overview(rows, query, viewer, zone),
-        "overview_url": viewer.overview_url(query, tz=zone if request.GET.get("tz") else None),
+        "query": page.window,
+        "overview": overview(display.job_rows({"jobs": page.jobs}), page.window, viewer, zone),
+        "overview_url": viewer.overview_url(page.window, tz=zone if request.GET.get("tz") else None),
     }
     return render(request, "jobs/partials/overview.html", context)
 

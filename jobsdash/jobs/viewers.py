@@ -31,7 +31,7 @@ from django.urls import NoReverseMatch, reverse
 from jobsdash.jobs.timezones import validate_tz
 from jobsdash.tenants.access import atenant_for_user, tenant_for_user
 from jobsdash.tenants.models import Tenant
-from jobsdash.waylay.queries import JOB_TYPES, ListQuery, parse_list_query
+from jobsdash.waylay.queries import JOB_TYPES, ListQuery, parse_list_query, validate_timestamp_spec
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,17 @@ class Viewer:
         """The filter of the list they look at: the page's parameters (InvalidQuery naming one)."""
         return parse_list_query(params)
 
+    @property
+    def walks_history(self) -> bool:
+        """Whether their list pages lead to older and newer jobs (jobsdash.jobs.history)."""
+        return True
+
+    def history_after(self, params: Mapping[str, Any]) -> str | None:
+        """Where a newer page of history starts (its `after`, a TimestampSpec; InvalidQuery naming
+        it), or None for a page of the filter as given."""
+        value = str(params.get("after") or "").strip()
+        return validate_timestamp_spec(value, "after") if value else None
+
     def allows_stream(self, job_type: str | None, job_id: str | None, children: bool) -> bool:
         return self.reach.allows_stream(job_type, job_id, children)
 
@@ -178,6 +189,25 @@ class Viewer:
         in the zone `tz` (None: UTC)."""
         params = [*query.to_params(), *([("tz", tz)] if tz else [])]
         return self._with_params(reverse("jobs:overview", kwargs={"slug": self.tenant.slug}), params)
+
+    def job_url_template(self) -> str:
+        """The page of a job with `{type}` and `{id}` to fill in (a notification's link), "" when
+        they cannot open job pages from here."""
+        url = reverse("jobs:detail", kwargs={"slug": self.tenant.slug, "job_type": "{type}", "job_id": "{id}"})
+        return self._with_params(placeholders(url), [])
+
+    def failures_url(self, query: ListQuery) -> str:
+        """The failures page of `query`, "" when they cannot go there."""
+        return self._with_params(reverse("triage:failures", kwargs={"slug": self.tenant.slug}), query.to_params())
+
+    def failure_groups_url(self, query: ListQuery, top: int | None) -> str:
+        """The failure groups of `query` alone (the first `top` of them), for live updates to fetch."""
+        params = query.to_params() + ([("top", str(top))] if top is not None else [])
+        return self._with_params(reverse("triage:groups", kwargs={"slug": self.tenant.slug}), params)
+
+    def find_url(self) -> str:
+        """Where the box that finds a job by its id or URL sends what was typed ("" when they have none)."""
+        return reverse("triage:find", kwargs={"slug": self.tenant.slug})
 
     def ws_url(self, **params: str) -> str:
         """The live socket's URL with its parameters (jobsdash.live.consumer says which)."""

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from jobsdash.jobs import pages
+from jobsdash.jobs import pages, triage_pages
 from jobsdash.jobs.viewers import Viewer
 
 
@@ -30,3 +30,6 @@ job_row = _for_members(pages.job_row)
 job_log = _for_members(pages.job_log)
 log_matches = _for_members(pages.log_matches)
 job_progress = _for_members(pages.job_progress)
+failures_page = _for_members(triage_pages.failures_page)
+failure_groups = _for_members(triage_pages.failure_groups)
+find_job = _for_members(triage_pages.find_job)

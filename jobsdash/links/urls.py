@@ -13,6 +13,7 @@ urlpatterns = [
     path("e/<str:token>/log/", views.link_log, name="log"),
     path("e/<str:token>/log/matches/", views.link_log_matches, name="log_matches"),
     path("e/<str:token>/progress/", views.link_progress, name="progress"),
+    path("e/<str:token>/failures/", views.link_failures, name="failures"),
     path("t/<slug:slug>/links/", views.create, name="create"),
     path("t/<slug:slug>/links/<int:pk>/", views.show, name="show"),
 ]

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobsdash.jobs import pages
+from jobsdash.jobs import pages, triage_pages
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.links.grants import LIFETIMES, LinkRefused, create_link, token_for
 from jobsdash.links.models import EmbedLink
@@ -63,6 +63,7 @@ link_overview = _for_visitors(pages.list_overview)
 link_log = _for_visitors(_of_the_links_job(pages.job_log))
 link_log_matches = _for_visitors(_of_the_links_job(pages.log_matches))
 link_progress = _for_visitors(_of_the_links_job(pages.job_progress))
+link_failures = _for_visitors(triage_pages.failure_groups)
 
 
 @login_required

@@ -50,6 +50,13 @@ class Visitor(Viewer):
             raise Http404("No such list")
         return self.reach.query
 
+    @property
+    def walks_history(self) -> bool:
+        return False  # a link shows one page: the jobs its filter lists now
+
+    def history_after(self, params: Mapping[str, Any]) -> str | None:
+        return None
+
     def job_url(self, job_type: str, job_id: str) -> str:
         return ""  # a link shows one page: its list's jobs are not linked
 
@@ -88,6 +95,19 @@ class Visitor(Viewer):
 
     def _own_job_route(self, name: str, job_type: str, job_id: str) -> str:
         return reverse(name, kwargs={"token": self.token}) if self.reach.job == (job_type, job_id) else ""
+
+    def job_url_template(self) -> str:
+        return ""
+
+    def failures_url(self, query: ListQuery) -> str:
+        return ""  # the link shows its list, with the failure groups of its filter on it
+
+    def failure_groups_url(self, query: ListQuery, top: int | None) -> str:
+        url = reverse("links:failures", kwargs={"token": self.token})
+        return f"{url}?top={top}" if top is not None else url
+
+    def find_url(self) -> str:
+        return ""
 
     def ws_url(self, **params: str) -> str:
         return super().ws_url(**params, token=self.token)

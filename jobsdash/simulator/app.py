@@ -174,15 +174,19 @@ class SimulatorApp:
             await _error(send, 405, f"{request.method} not allowed")
             return
         slug, problem = self._authenticate(request)
-        if await self._faulted(send, endpoint, slug):
-            return
-        if problem is not None or slug is None:
-            await _error(send, 401, problem or "unauthorized")
-            return
-        if sim.faults.garbage and sim.faults.applies(endpoint, slug) and endpoint != "events":
-            await _garbage(send, sim.faults.garbage)
-            return
-        await handler(slug)
+        sim.enter(endpoint, slug)
+        try:
+            if await self._faulted(send, endpoint, slug):
+                return
+            if problem is not None or slug is None:
+                await _error(send, 401, problem or "unauthorized")
+                return
+            if sim.faults.garbage and sim.faults.applies(endpoint, slug) and endpoint != "events":
+                await _garbage(send, sim.faults.garbage)
+                return
+            await handler(slug)
+        finally:
+            sim.leave(endpoint, slug)
 
     async def _faulted(self, send: Send, endpoint: str, slug: str | None) -> bool:
         sim = self.simulator

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from jobsdash.simulator.jobs import Job
@@ -72,8 +73,22 @@ def _create_job(sim: Simulator, body: dict[str, Any]) -> Result:
         outcome=body.get("outcome", "completed"),
         job_id=body.get("id"),
         notify=bool(body.get("notify", False)),
+        created_at=_instant(body.get("created_at")),
     )
     return 201, _describe(job, job)
+
+
+def _instant(value: Any) -> datetime | None:
+    """An ISO 8601 date-time with its zone (`2024-05-01T12:00:00.123Z`), for jobs created in the past."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ControlError(400, "created_at must be an ISO 8601 date-time with a zone, e.g. 2024-05-01T12:00:00.123Z")
+    return moment
 
 
 def _advance(sim: Simulator, body: dict[str, Any]) -> Result:

@@ -245,7 +245,9 @@ class Factory:
             id=job_id or new_job_id(self.rng),
             operation=operation or _default_operation(job_type, self.rng),
             created_by=self.rng.choice(self.people),
-            created_at=created_at,
+            # The registry keeps creation times in milliseconds (and compares them so): jobs
+            # created in the same millisecond tie, as they do there.
+            created_at=created_at.replace(microsecond=created_at.microsecond // 1000 * 1000),
             state="waiting",
             request=request,
             function=function,

@@ -214,6 +214,9 @@ class Simulator:
         self.history: dict[str, deque[Event]] = {slug: deque(maxlen=self.config.history) for slug in self.tenants}
         self.faults = Faults()
         self.requests: dict[str, Counter[str]] = {}
+        # Requests being answered now, and the most there were at once, per tenant and endpoint.
+        self.in_flight: dict[str, Counter[str]] = {}
+        self.max_in_flight: dict[str, Counter[str]] = {}
         self.streams_opened: dict[str, list[dict[str, Any]]] = {}
         self.events_emitted: Counter[str] = Counter()
         self._life_rng = random.Random(f"{self.config.seed}:life")
@@ -231,12 +234,23 @@ class Simulator:
     def count(self, endpoint: str, tenant: str | None) -> None:
         self.requests.setdefault(tenant or "?", Counter())[endpoint] += 1
 
+    def enter(self, endpoint: str, tenant: str | None) -> None:
+        now = self.in_flight.setdefault(tenant or "?", Counter())
+        now[endpoint] += 1
+        most = self.max_in_flight.setdefault(tenant or "?", Counter())
+        most[endpoint] = max(most[endpoint], now[endpoint])
+
+    def leave(self, endpoint: str, tenant: str | None) -> None:
+        now = self.in_flight.setdefault(tenant or "?", Counter())
+        now[endpoint] = max(0, now[endpoint] - 1)  # a request begun before a reset ends after it
+
     def stats(self) -> dict[str, Any]:
         open_streams: dict[str, list[dict[str, Any]]] = {}
         for stream in self.streams:
             open_streams.setdefault(stream.tenant, []).append(stream.describe())
         return {
             "requests": {slug: dict(counter) for slug, counter in self.requests.items()},
+            "max_in_flight": {slug: dict(counter) for slug, counter in self.max_in_flight.items()},
             "open_streams": open_streams,
             "streams_opened": self.streams_opened,
             "events_emitted": dict(self.events_emitted),
@@ -373,8 +387,10 @@ class Simulator:
         outcome: str = "completed",
         job_id: str | None = None,
         notify: bool = False,
+        created_at: datetime | None = None,
     ) -> Job:
-        """A new waiting job (a parent in waiting-children with waiting children), announced."""
+        """A new waiting job (a parent in waiting-children with waiting children), announced;
+        created now, or at `created_at` (its children with it)."""
         world = self.world(slug)
         if job_type not in ALL_JOB_TYPES:
             raise ControlError(400, f"unknown job type {job_type!r}")
@@ -385,7 +401,7 @@ class Simulator:
         factory = world.factory
         if function is not None:
             function = {**factory.function(function.get("functionType")), **function}
-        job = factory.job(job_type, self.now(), function, job_id=job_id)
+        job = factory.job(job_type, created_at or self.now(), function, job_id=job_id)
         job.auto_ms, job.notify = auto_ms, notify
         child_types = _child_types(job, children)
         for child_type in child_types:

@@ -28,6 +28,7 @@ FINISHED_STATES = ("completed", "failed")
 # The stream's job events, named after the state the job enters; their data is a JSON document
 # (IJobEventResponse). The stream's other events (ack, keep-alive, close) carry text.
 JOB_EVENTS = ("active", "completed", "failed", "delayed", "waiting", "waiting-children")
+FAILURE_EVENT = "failed"  # the job event whose data carries a failedReason
 FUNCTION_TYPES = ("plugs", "webscripts", "kfserving")
 LIST_PARAMETERS = ("type", "state", "functionType", "createdBefore", "createdAfter", "limit")
 MAX_LIMIT = 10_000
@@ -200,6 +201,11 @@ def resolve_timestamp(value: str, now: datetime | None = None) -> datetime:
 def format_timestamp(moment: datetime) -> str:
     """An absolute ISO8601 date-time in UTC, second precision, as links freeze time windows with."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def format_instant(moment: datetime) -> str:
+    """An instant as the registry writes createdAt: ISO8601 in UTC, milliseconds, Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _values(params: Mapping[str, Any], name: str) -> list[str]:

@@ -1,5 +1,7 @@
-// "Copy link" / "Copy summary" buttons: copy the button's data-copy text to the clipboard.
-// The text is rendered by the server (links with frozen time windows, summaries from the job).
+// "Copy link" / "Copy summary" / "Copy as Markdown" buttons: copy the button's data-copy text to
+// the clipboard. The text is rendered by the server (links with frozen time windows, summaries
+// from the job, a failure group's Markdown). Parts a page replaces live wire their new buttons
+// with wireCopyButtons(part).
 
 function flash(button, text) {
   const original = button.textContent;
@@ -18,7 +20,13 @@ async function copy(button) {
   }
 }
 
-for (const button of document.querySelectorAll("button[data-copy]")) {
-  button.hidden = false;
-  button.addEventListener("click", () => copy(button));
+export function wireCopyButtons(root = document) {
+  for (const button of root.querySelectorAll("button[data-copy]")) {
+    if (button.dataset.copyWired) continue;
+    button.dataset.copyWired = "1";
+    button.hidden = false;
+    button.addEventListener("click", () => copy(button));
+  }
 }
+
+wireCopyButtons();

@@ -7,6 +7,9 @@ const rules = JSON.parse(document.getElementById("job-rules").textContent);
 export const JOB_EVENTS = new Set(rules.jobEvents);
 export const FINISHED = new Set(rules.finishedStates);
 
+// The event that says a job failed (its data carries the failedReason).
+export const FAILURE_EVENT = rules.failureEvent;
+
 // The types of the children a family tree shows (a verify job's build and deploy).
 export const FAMILY_CHILD_TYPES = new Set(rules.familyChildTypes);
 

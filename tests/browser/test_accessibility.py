@@ -1,6 +1,7 @@
 """In headless Chromium: axe-core (bundled by axe-playwright-python, no network) finds no serious
 or critical accessibility violation on the login page, the job list (full and embedded, light and
-dark) and a job detail page."""
+dark, with its failure groups and the keys dialog), a job detail page, the failures page and the
+find page."""
 
 from __future__ import annotations
 
@@ -88,6 +89,28 @@ def test_the_detail_of_a_failed_build_with_a_log_has_no_serious_violations(
     page = themed_context.new_page()
     log_in(page, dashboard, f"/t/acme/jobs/build/{job['id']}/?tz=Asia/Tokyo")
     expect(page.locator(".facts time[datetime]").first).to_contain_text("+09:00")
+    assert blocking_violations(axe, page) == []
+
+
+@pytest.mark.parametrize("path", ["/t/acme/failures/?type=deploy", "/t/acme/find/?q=no-such-job"])
+def test_the_triage_pages_have_no_serious_violations(
+    themed_context: BrowserContext, dashboard: Dashboard, sim: Simulator, axe: Axe, path: str
+) -> None:
+    page = themed_context.new_page()
+    log_in(page, dashboard, path)
+    expect(page.locator("#keys-button")).to_be_visible()  # scripts ran: what they unhide is checked too
+    assert blocking_violations(axe, page) == []
+
+
+def test_the_list_with_its_failure_groups_and_the_keys_dialog_has_no_serious_violations(
+    themed_context: BrowserContext, dashboard: Dashboard, sim: Simulator, axe: Axe
+) -> None:
+    page = themed_context.new_page()
+    log_in(page, dashboard, "/t/acme/jobs/?limit=25")
+    expect(page.locator("#failure-groups .failure-group").first).to_be_visible()
+    page.keyboard.press("j")  # a focused row
+    page.keyboard.press("?")
+    expect(page.locator("#keys-help")).to_be_visible()
     assert blocking_violations(axe, page) == []
 
 

@@ -75,3 +75,34 @@ def test_a_fetch_begun_before_an_event_does_not_pass_for_fresh(sim, acme, settin
     assert sim.count("get", "acme") == 2  # the answer from before the change was not taken as fresh
     cache.get_job(acme, *XSS_JOB)
     assert sim.count("get", "acme") == 2
+
+
+def _finished_jobs(tenant, count: int) -> list[tuple[str, str]]:
+    listed = cache.list_jobs(tenant, parse_list_query({"state": ["completed"], "limit": [str(count)]})).document
+    return [(job["type"], job["id"]) for job in listed["jobs"]]
+
+
+def test_several_jobs_are_read_in_order_errors_included_and_a_second_look_costs_no_call(sim, acme) -> None:
+    from jobsdash.waylay.errors import NotFound
+
+    wanted = [*_finished_jobs(acme, 5), ("build", "no-such-job$anywhere")]
+    answers = cache.get_jobs(acme, wanted)
+    assert [a.document["job"]["job"]["id"] for a in answers[:5]] == [job_id for _, job_id in wanted[:5]]
+    assert isinstance(answers[5], NotFound)
+    assert sim.count("get", "acme") == 6
+    again = cache.get_jobs(acme, wanted[:5])
+    assert [a.body for a in again] == [a.body for a in answers[:5]]
+    assert sim.count("get", "acme") == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_reading_many_jobs_at_once_share_a_few_reads_per_tenant(sim, acme, settings) -> None:
+    settings.DETAIL_READS_PER_TENANT = 2
+    wanted = _finished_jobs(acme, 8)
+    sim.set_faults(latency_ms=150, endpoints=["get"])
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: cache.get_jobs(acme, wanted), range(3)))
+    assert all(len(found) == len(wanted) and not any(isinstance(a, Exception) for a in found) for found in answers)
+    # Three requests at once: each job read once, never more than two reads of acme at a time.
+    assert sim.count("get", "acme") == len(wanted)
+    assert sim.max_in_flight("get", "acme") == 2

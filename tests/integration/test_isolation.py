@@ -52,6 +52,9 @@ def tenant_urls(slug: str, job_path: str = XSS_PATH) -> list[str]:
         f"/t/{slug}/jobs/{job_path}/?embed=1",
         f"/api/t/{slug}/jobs/",
         f"/api/t/{slug}/jobs/{job_path}/",
+        f"/t/{slug}/failures/",
+        f"/t/{slug}/failures/groups/?type=build",
+        f"/api/t/{slug}/failures/",
     ]
 
 
@@ -75,16 +78,26 @@ def upstream(sim: Any, tenant: str, path: str) -> Any:
 # URLs -------------------------------------------------------------------------------------------
 
 
+def _calls(sim: Any) -> dict[str, tuple[int, int]]:
+    return {tenant: (sim.count("list", tenant), sim.count("get", tenant)) for tenant in ("acme", "globex")}
+
+
 def test_no_url_of_a_tenant_answers_a_member_of_another(sim: Any, ann: Client, gus: Client) -> None:
-    for url in tenant_urls("acme") + tenant_urls("acme", HUGE_PATH):
+    acme_urls, globex_urls = tenant_urls("acme") + tenant_urls("acme", HUGE_PATH), tenant_urls("globex")
+    for url in acme_urls:
         assert ann.get(url).status_code == 200, url
-        assert gus.get(url).status_code == 404, url
-    for url in tenant_urls("globex"):
+    for url in globex_urls:
         assert gus.get(url).status_code == 200, url
+    xss_id = quote(XSS_JOB[1], safe="")
+    assert ann.get(f"/t/acme/find/?q={xss_id}").status_code == 302
+    calls = _calls(sim)
+    for url in acme_urls:
+        assert gus.get(url).status_code == 404, url
+    for url in globex_urls:
         assert ann.get(url).status_code == 404, url
+    assert gus.get(f"/t/acme/find/?q={xss_id}").status_code == 404
     # Refused before anything went upstream on the other tenant's account.
-    assert sim.count("list", "acme") == sim.count("list", "globex") == 2
-    assert sim.count("get", "acme") == 2 and sim.count("get", "globex") == 1
+    assert _calls(sim) == calls
 
 
 def test_a_refusal_does_not_tell_which_tenants_exist(ann: Client, globex: Tenant) -> None:

@@ -108,6 +108,10 @@ def test_a_chat_preview_gets_a_title_from_the_url_alone_and_no_upstream_call(sim
     assert [m["content"] for m in elements(log_preview.content, "meta") if m.get("property") == "og:title"] == [
         "build log of build job 6ccc8843… · acme"
     ]
+    failures_preview = bot.get(bot.get("/t/acme/failures/?type=deploy")["Location"])
+    assert [m["content"] for m in elements(failures_preview.content, "meta") if m.get("property") == "og:title"] == [
+        "failures · acme"
+    ]
     assert sum(sim.count(endpoint, "acme") for endpoint in ("list", "get", "events", "tokens")) == 0
 
 

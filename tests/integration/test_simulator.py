@@ -177,6 +177,17 @@ def test_it_filters_on_absolute_timestamps(sim: Simulator) -> None:
     assert both == []
 
 
+def test_jobs_created_in_one_millisecond_tie_and_the_bounds_are_strict(sim: Simulator) -> None:
+    stamp = "2020-03-04T05:06:07.089Z"
+    made = {sim.create_job("acme", "scale", created_at=stamp)["id"] for _ in range(3)}
+    flow = sim.create_job("acme", "verify", children=True, created_at="2020-03-04T05:06:07.089123+00:00")
+    tied = made | {flow["id"], *(child["id"] for child in flow["children"])}
+    listed = jobs(sim, {"createdAfter": "2020-03-04T05:06:07.088Z", "createdBefore": "2020-03-04T05:06:07.090Z"})
+    assert {j["id"] for j in listed} == tied and {j["createdAt"] for j in listed} == {stamp}
+    assert jobs(sim, {"createdBefore": stamp, "createdAfter": "2020-01-01"}) == []
+    assert jobs(sim, {"createdAfter": stamp, "createdBefore": "2020-04-01"}) == []
+
+
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [
@@ -718,6 +729,8 @@ def test_control_requests_that_cannot_be_honoured_say_why(sim: Simulator) -> Non
         ("jobs/advance", {"tenant": "acme", "type": "scale", "id": "nope"}, 404),
         ("jobs", {"tenant": "initech", "type": "scale"}, 404),
         ("jobs", {"tenant": "acme", "type": "compile"}, 400),
+        ("jobs", {"tenant": "acme", "type": "scale", "created_at": "2020-03-04T05:06:07"}, 400),
+        ("jobs", {"tenant": "acme", "type": "scale", "created_at": "yesterday"}, 400),
         ("faults", {"lateness": 3}, 400),
         ("faults", {"latency_ms": "3"}, 400),
         ("faults", {"error_status": 200}, 400),

@@ -102,3 +102,24 @@ def test_a_job_links_visitor_reads_its_jobs_log_and_progress_and_no_other() -> N
     assert (
         listing.log_url("build", "x") == "" and listing.overview_url(ListQuery(), tz="UTC") == "/e/tok/overview/?tz=UTC"
     )
+
+
+def test_the_triage_links_are_a_members_and_stay_embedded_in_an_iframe() -> None:
+    failed = ListQuery(type=("deploy",), state=("failed",))
+    member, framed = Viewer(ACME), Viewer(ACME, embedded=True)
+    assert member.failures_url(failed) == "/t/acme/failures/?state=failed&type=deploy"
+    assert framed.failure_groups_url(failed, 5) == "/t/acme/failures/groups/?state=failed&type=deploy&top=5&embed=1"
+    assert framed.job_url_template() == "/t/acme/jobs/{type}/{id}/?embed=1"
+    assert member.find_url() == "/t/acme/find/"
+    assert member.walks_history and member.history_after({"after": " 2024-05-01T12:00:00.123Z "}) == (
+        "2024-05-01T12:00:00.123Z"
+    )
+    assert member.history_after({}) is None
+
+
+def test_a_visitor_gets_the_groups_of_the_links_filter_and_no_way_to_other_pages() -> None:
+    builds = ListQuery(type=("build",))
+    visitor = Visitor(ACME, embedded=True, reach=Reach(query=builds), token="tok")
+    assert visitor.failure_groups_url(ListQuery(type=("deploy",)), 5) == "/e/tok/failures/?top=5"
+    assert visitor.failures_url(builds) == visitor.job_url_template() == visitor.find_url() == ""
+    assert not visitor.walks_history and visitor.history_after({"after": "2024-05-01"}) is None

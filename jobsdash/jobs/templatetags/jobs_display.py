@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from jobsdash.jobs.display import SHORT_ID_KEEP, SHORT_ID_MAX
 from jobsdash.jobs.family import CHILD_TYPES
-from jobsdash.waylay.queries import FINISHED_STATES, JOB_EVENTS
+from jobsdash.waylay.queries import FAILURE_EVENT, FINISHED_STATES, JOB_EVENTS
 
 register = template.Library()
 
@@ -21,10 +21,11 @@ register = template.Library()
 def job_rules() -> SafeString:
     """`{% job_rules %}`: the rules the pages' scripts share with the server, as data
     (`<script id="job-rules" type="application/json">`, read by static/js/rules.js): the events
-    that move a job, the states a job ends in, how a job id is shortened, and the types of the
-    children a family tree shows."""
+    that move a job, the one that says it failed, the states a job ends in, how a job id is
+    shortened, and the types of the children a family tree shows."""
     rules = {
         "jobEvents": list(JOB_EVENTS),
+        "failureEvent": FAILURE_EVENT,
         "finishedStates": list(FINISHED_STATES),
         "shortId": {"max": SHORT_ID_MAX, "keep": SHORT_ID_KEEP},
         "familyChildTypes": list(CHILD_TYPES),

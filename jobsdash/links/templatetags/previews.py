@@ -30,4 +30,6 @@ def link_preview_title(next_url: str) -> str:
         return f"{'build log of ' if match.view_name == 'jobs:log' else ''}{job} · {slug}"
     if match.view_name == "jobs:list":
         return f"jobs · {slug}"
+    if match.view_name == "triage:failures":
+        return f"failures · {slug}"
     return "jobsdash"
