@@ -17,13 +17,15 @@ it get the registry's documents, not copies from before the gap.
   shared cache (Redis) makes the others wait for the first one's answer.
 - Several jobs at once (`get_jobs`): those fresh in the cache at once, the others read at most
   DETAIL_READS_PER_TENANT at a time per tenant in the process, across requests: the reads of every
-  request for a tenant share one pool of that many threads.
+  request for a tenant share one pool of that many threads, and a job one request is reading is
+  waited for by the others, not queued again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -175,10 +177,34 @@ def get_jobs(tenant: Tenant, jobs: Sequence[tuple[str, str]]) -> list[Cached | W
 
 
 async def _read_all(tenant: Tenant, jobs: list[tuple[str, str]]) -> list[Cached | WaylayError]:
+    """Read `jobs` in the tenant's pool; a job another request is reading already is waited for
+    instead: a reader that only waited on another's read would hold a place in the pool and
+    leave the reads behind it waiting (get_job's single flight joins inside the pool)."""
     # The pool's threads are SyncToAsync's: get_job's own async_to_sync runs its fetch on this
     # loop (daphne's, under daphne), with its HTTP clients, instead of a new loop per job.
     read = sync_to_async(_get_or_error, thread_sensitive=False, executor=_reader_pool(tenant))
-    return list(await asyncio.gather(*(read(tenant, job_type, job_id) for job_type, job_id in jobs)))
+    waits = []
+    for job_type, job_id in jobs:
+        key = _job_key(tenant, job_type, job_id)
+        with _reading_lock:
+            shared = _reading.get(key)
+            if shared is None:
+                shared = _reading[key] = Future()
+                mine = asyncio.ensure_future(read(tenant, job_type, job_id))
+                mine.add_done_callback(functools.partial(_share, key, shared))
+        waits.append(asyncio.wrap_future(shared))
+    return list(await asyncio.gather(*waits))
+
+
+def _share(key: str, shared: Future[Cached | WaylayError], read: asyncio.Future[Cached | WaylayError]) -> None:
+    with _reading_lock:
+        del _reading[key]
+    if read.cancelled():  # its request went away: the others are told, as of any failed read
+        shared.set_result(UpstreamUnavailable("the read was cancelled"))
+    elif read.exception() is not None:
+        shared.set_exception(read.exception())
+    else:
+        shared.set_result(read.result())
 
 
 def _get_or_error(tenant: Tenant, job_type: str, job_id: str) -> Cached | WaylayError:
@@ -186,6 +212,11 @@ def _get_or_error(tenant: Tenant, job_type: str, job_id: str) -> Cached | Waylay
         return get_job(tenant, job_type, job_id)
     except WaylayError as exc:
         return exc
+
+
+# job key -> the read of it in progress in the tenant's pool, whichever request began it.
+_reading: dict[str, Future[Cached | WaylayError]] = {}
+_reading_lock = threading.Lock()
 
 
 # (tenant pk, pool size) -> the pool that bounds the tenant's reads of several jobs in this process.
