@@ -72,7 +72,9 @@ class HistoryPage:
     `createdBefore` of the older page (None: no older jobs), `newer` the `after` of the newer page
     (None: this is the newest page). `crowded`: one millisecond holds more jobs than the registry
     lists at once, and some are not shown; `cut_short`: a newer page could not read down to its
-    instant, and jobs between it and this page's oldest are only on the older page."""
+    instant, and jobs between it and this page's oldest are only on the older page. `cut`: the
+    window holds older jobs than these (the page size cut the list): what is computed from the
+    jobs shown is of these only."""
 
     jobs: list[dict[str, Any]]
     cached: cache.Cached
@@ -81,13 +83,17 @@ class HistoryPage:
     newer: str | None = None
     crowded: bool = False
     cut_short: bool = False
+    cut: bool = False
 
 
 def as_listed(tenant: Tenant, query: ListQuery) -> HistoryPage:
     """The registry's answer for `query` as it is, with no way to older or newer jobs (for a viewer
     who does not walk history)."""
     cached = cache.list_jobs(tenant, query)
-    return HistoryPage([listed.summary for listed in _listed(cached.document)], cached, query)
+    listed = _listed(cached.document)
+    return HistoryPage(
+        [job.summary for job in listed], cached, query, cut=bool(listed) and is_full(cached.document, listed, query)
+    )
 
 
 def history_page(tenant: Tenant, query: ListQuery, after: str | None = None) -> HistoryPage:
@@ -149,7 +155,7 @@ def _page_before(tenant: Tenant, query: ListQuery, size: int | None) -> HistoryP
         newer = _format(shown[0].ms)
     else:  # nothing before the page's start: the newer page begins at that start
         newer = _format(_ms(resolve_timestamp(query.created_before)) - 1)
-    return HistoryPage([job.summary for job in shown], cached, query, older, newer, crowded)
+    return HistoryPage([job.summary for job in shown], cached, query, older, newer, crowded, cut=more)
 
 
 def _page_after(tenant: Tenant, query: ListQuery, after: str, size: int | None) -> HistoryPage:

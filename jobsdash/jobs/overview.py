@@ -143,14 +143,21 @@ class Overview:
 
 
 def overview(
-    rows: list[JobRow], query: ListQuery, viewer: Viewer, zone: str = "UTC", now: datetime | None = None
+    rows: list[JobRow],
+    query: ListQuery,
+    viewer: Viewer,
+    zone: str = "UTC",
+    now: datetime | None = None,
+    cut: bool | None = None,
 ) -> Overview:
-    """The overview of `rows`, the jobs the upstream listed for `query`, with times in the IANA `zone`."""
+    """The overview of `rows`, the jobs the upstream listed for `query`, with times in the IANA
+    `zone`. `cut`: whether the window holds older jobs than `rows` (the list's history page knows;
+    None: as many rows as the list's limit may have been cut)."""
     now = now or datetime.now(UTC)
     states = Counter(row.state for row in rows)
     types = Counter(row.type for row in rows)
     limit = _limit(query)
-    reached = len(rows) >= limit > 0
+    reached = cut if cut is not None else len(rows) >= limit > 0
     start, end = _window(rows, query, now, reached)
     raise_url = viewer.list_url(query, limit=str(RAISED_LIMIT)) if reached and limit < RAISED_LIMIT else ""
     return Overview(

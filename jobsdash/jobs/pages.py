@@ -96,7 +96,7 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             "query": query,
             "rows": rows,
             "cached": page.cached,
-            "overview": overview(rows, page.window, viewer, zone),
+            "overview": overview(rows, page.window, viewer, zone, cut=page.cut),
             "overview_url": viewer.overview_url(page.window, tz=zone if request.GET.get("tz") else None),
             "permalink": request.build_absolute_uri(_with_after(permalink, after)),
             "preset_links": [(label, viewer.list_url(query, createdAfter=spec)) for label, spec in TIME_PRESETS],
@@ -154,7 +154,7 @@ def list_overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     context = {
         "viewer": viewer,
         "query": page.window,
-        "overview": overview(display.job_rows({"jobs": page.jobs}), page.window, viewer, zone),
+        "overview": overview(display.job_rows({"jobs": page.jobs}), page.window, viewer, zone, cut=page.cut),
         "overview_url": viewer.overview_url(page.window, tz=zone if request.GET.get("tz") else None),
     }
     return render(request, "jobs/partials/overview.html", context)

@@ -17,7 +17,7 @@ from django.test import Client
 from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.waylay.queries import parse_list_query
-from tests.fixtures.pages import element_by_id, elements
+from tests.fixtures.pages import element_by_id, elements, inside
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +171,31 @@ def test_a_list_cut_by_its_limit_says_so_and_charts_only_what_it_listed(
     (more,) = [a for a in elements(page, "a") if a.text == "List up to 1000"]
     assert "limit=1000" in more["href"] and "createdAfter=P7D" in more["href"]
     assert b'id="limit-note"' not in client.get("/t/acme/jobs/?createdAfter=P7D&limit=1000").content
+
+
+def test_a_list_cut_inside_a_millisecond_still_says_its_window_holds_more(
+    sim, acme, make_user: Callable[..., User], login: Callable[[User], Client]
+) -> None:
+    # Three jobs in one millisecond, older than one other: a limit of 3 cuts inside the tie, so
+    # the page shows the newest job alone and leaves the tie to the older page.
+    def stamp(moment: datetime) -> str:
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    start = (datetime.now(UTC) - timedelta(days=30)).replace(microsecond=0)  # before the seeded week
+    for _ in range(3):
+        sim.create_job("acme", "scale", created_at=stamp(start))
+    sim.create_job("acme", "scale", created_at=stamp(start + timedelta(seconds=1)))
+    client = login(make_user("alice", acme))
+    window = f"createdAfter={stamp(start - timedelta(seconds=1))}&createdBefore={stamp(start + timedelta(seconds=2))}"
+    page = client.get(f"/t/acme/jobs/?type=scale&{window}&limit=3").content
+    assert len(elements(page, "tr", "job-row")) == 1
+    assert [a["href"] for a in elements(page, "a") if a.get("rel") == "next"]  # older jobs follow
+    (said,) = inside(page, "limit-note", "strong")
+    assert " ".join(said.text.split()) == (
+        "The registry listed 1 job, up to the list's limit (3) without splitting a millisecond:"
+    )
+    (more,) = [a for a in elements(page, "a") if a.text == "List up to 1000"]
+    assert "limit=1000" in more["href"]
 
 
 def test_the_overview_renders_alone_for_the_pages_filter_to_replace_the_pages(
