@@ -28,7 +28,7 @@ from jobsdash.jobs.overview import overview
 from jobsdash.jobs.timezones import validate_tz
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.tenants.crypto import SecretUnreadable
-from jobsdash.waylay.errors import BadResponse, InvalidQuery, UpstreamUnavailable, WaylayError
+from jobsdash.waylay.errors import InvalidQuery, WaylayError
 from jobsdash.waylay.queries import ListQuery
 
 Page = Callable[..., HttpResponse]
@@ -103,21 +103,23 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             "ws_url": viewer.ws_url(),
             "row_url": viewer.row_url_template(page.window),
             "history": _history_links(viewer, query, page) if viewer.walks_history else None,
-            "failures": _failure_section(request, viewer, page.window),
+            "failures": _failure_section(viewer, page.window),
         },
     )
 
 
-def _failure_section(request: HttpRequest, viewer: Viewer, query: ListQuery) -> dict[str, Any] | None:
-    """The list page's failure groups: its first few, for the jobs of the page's window; None when
-    its states leave out failed jobs. An upstream that fails them leaves the list shown."""
-    top = failures.LIST_SECTION_GROUPS
-    if failures.failure_query(query) is None:
+def _failure_section(viewer: Viewer, query: ListQuery) -> dict[str, str] | None:
+    """Where the list page's failure groups come from (their first few, for the jobs of the page's
+    window), or None when its states leave out failed jobs. The page does not wait for them: they
+    need the failed jobs' details, which a fresh filter has not read yet, so the page's script
+    fetches them alone, and without scripts a link leads to them."""
+    failed = failures.failure_query(query)
+    if failed is None:
         return None
-    try:
-        return failures.shown(request, viewer, failures.report_of(viewer.tenant, query), top)
-    except (UpstreamUnavailable, BadResponse):
-        return {"unavailable": True, "groups_url": viewer.failure_groups_url(query, top)}
+    return {
+        "groups_url": viewer.failure_groups_url(failed, failures.LIST_SECTION_GROUPS),
+        "failures_url": viewer.failures_url(failed),
+    }
 
 
 def _list_page(viewer: Viewer, query: ListQuery, after: str | None) -> history.HistoryPage:

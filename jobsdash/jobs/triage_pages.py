@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from jobsdash.jobs import failures, find
 from jobsdash.jobs.pages import shown_to_viewers
 from jobsdash.jobs.viewers import Viewer
-from jobsdash.waylay.errors import InvalidQuery
+from jobsdash.waylay.errors import BadResponse, InvalidQuery, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +47,16 @@ def failures_page(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 
 @shown_to_viewers
 def failure_groups(request: HttpRequest, viewer: Viewer) -> HttpResponse:
-    """The failure groups of the filter (its first `top`, all without), alone: live updates
-    replace a page's with it."""
+    """The failure groups of the filter (its first `top`, all without), alone: the list page
+    fetches its section with it, and live updates replace a page's with it. When the registry
+    does not answer, a section that says so (503), for a page whose groups have not come yet."""
     query, top = viewer.list_query(request.GET), _top(request.GET)
-    report = failures.report_of(viewer.tenant, query)
-    context = {"viewer": viewer, "failures": failures.shown(request, viewer, report, top)}
-    return render(request, "jobs/partials/failure_groups.html", context)
+    try:
+        shown = failures.shown(request, viewer, failures.report_of(viewer.tenant, query), top)
+    except (UpstreamUnavailable, BadResponse):
+        unavailable = {"unavailable": True, "groups_url": viewer.failure_groups_url(query, top)}
+        return render(request, "jobs/partials/failure_groups.html", {"failures": unavailable}, status=503)
+    return render(request, "jobs/partials/failure_groups.html", {"viewer": viewer, "failures": shown})
 
 
 def _top(params: Mapping[str, Any]) -> int | None:

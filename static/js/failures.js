@@ -3,6 +3,9 @@
 // signature rule is Python's and is not copied here), and they replace the page's. A group that
 // is new or grew is marked; the group that had focus keeps it. On the list page, "Pause live
 // updates" holds the refresh until it is switched off.
+// The list page does not wait for its groups (data-pending): they are fetched once it is shown,
+// and again whenever the page refetched itself (after a gap, or the slow resync). A fetch that
+// fails keeps the groups shown; a section still pending shows what the server said instead.
 
 import { wireCopyButtons } from "./copy.js";
 import { FAILURE_EVENT } from "./rules.js";
@@ -28,7 +31,8 @@ function groupOf(signature, root) {
 
 async function fetchGroups() {
   const answer = await fetch(section.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-  if (answer.status !== 200) return;
+  // 503: the registry did not answer, and the server says so in a section of its own.
+  if (answer.status !== 200 && !(answer.status === 503 && section.dataset.pending)) return;
   const template = document.createElement("template");
   template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
   const fresh = template.content.querySelector("section#failure-groups");
@@ -74,6 +78,10 @@ export function refreshFailureGroups() {
 }
 
 if (section && section.dataset.url) {
+  if (section.dataset.pending) {
+    refreshFailureGroups();
+    document.addEventListener("jobsdash:page-refetched", refreshFailureGroups);
+  }
   document.addEventListener("jobsdash:live-event", (event) => {
     if (!event.detail || event.detail.event !== FAILURE_EVENT) return;
     if (pauseToggle && pauseToggle.checked) held = true;

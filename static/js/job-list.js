@@ -3,7 +3,6 @@
 // the page may have missed something, the rows and the overview are refetched in place
 // (live-page.js), keeping the search, the sort and the scroll position.
 
-import { showGroups } from "./failures.js";
 import { livePage } from "./live-page.js";
 import { FINISHED, JOB_EVENTS } from "./rules.js";
 
@@ -72,8 +71,8 @@ async function apply(frame) {
 }
 
 // The server-rendered parts of a refetched list page, swapped in by id: the rows (table-tools.js
-// sorts and filters them again, overview.js fetches the overview of the rows anew), the count and
-// the failure groups.
+// sorts and filters them again) and the count. overview.js and failures.js fetch the overview and
+// the failure groups anew when the page says it was refetched.
 function swap(fetched) {
   const fresh = fetched.getElementById("job-table");
   if (!fresh || !fresh.tBodies.length) throw new Error("not the job list");
@@ -81,8 +80,6 @@ function swap(fetched) {
   table.tBodies[0].replaceChildren(...fresh.tBodies[0].childNodes);
   const count = fresh.querySelector("caption .count");
   if (count) table.querySelector("caption .count").textContent = count.textContent;
-  const groups = fetched.getElementById("failure-groups");
-  if (groups) showGroups(groups);
   for (const banner of document.querySelectorAll("main .banner.stale")) banner.remove();
   document.dispatchEvent(new CustomEvent("jobsdash:rows-changed"));
   window.scrollTo(window.scrollX, scrolled);

@@ -89,6 +89,7 @@ def test_a_page_served_from_a_cached_copy_shows_a_change_made_silently_before_it
     log_in_quietly(page, board)
     no_streams(sim)
     assert page.request.get(f"{board.url}/t/acme/jobs/").ok  # the list is cached now
+    assert page.request.get(f"{board.url}/t/acme/failures/groups/?state=failed&top=5").ok  # its groups too
     lists = sim.count("list", "acme")
     sim.advance("acme", "build", job["id"], to="active", silent=True)  # no event: nothing will say so
 
@@ -97,8 +98,10 @@ def test_a_page_served_from_a_cached_copy_shows_a_change_made_silently_before_it
     expect(row(page, job)).to_have_attribute("data-state", "active", timeout=WITHIN)
     expect(page.locator("#live-status")).to_have_text("Live")
     assert len(loaded) == 1  # the first load only: refetched in place
-    # Served from the cached copy, then refetched once after the stream's first connection.
-    assert sim.count("list", "acme") == lists + 1
+    # Served from the cached copies, then refetched once after the stream's first connection: the
+    # list and its failure groups' list of failed jobs, each once.
+    sim.wait_for(lambda: sim.count("list", "acme") >= lists + 2, what="the failure groups to be refetched too")
+    assert sim.count("list", "acme") == lists + 2
 
 
 def test_a_change_during_a_cut_reaches_the_list_and_the_job_page_and_the_search_still_applies(

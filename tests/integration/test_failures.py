@@ -20,7 +20,7 @@ from jobsdash.links.grants import create_link, token_for
 from jobsdash.links.models import EmbedLink
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.queries import parse_list_query
-from tests.fixtures.pages import element_by_id, elements
+from tests.fixtures.pages import element_by_id, elements, inside
 
 pytestmark = pytest.mark.django_db
 
@@ -152,14 +152,32 @@ def test_an_unreadable_detail_is_left_out_and_the_groups_are_partial(sim: Any, a
 
 
 def test_the_list_page_shows_its_first_groups_and_links_to_all(sim: Any, alice: Client) -> None:
+    page = alice.get("/t/acme/jobs/")
+    # The page does not wait for the failed jobs' details: it reads the list, and its section says
+    # where the groups come from (its script fetches them; without one, a link leads to them).
+    assert (sim.count("list", "acme"), sim.count("get", "acme")) == (1, 0)
+    section = element_by_id(page.content, "failure-groups")
+    assert section["data-url"] == "/t/acme/failures/groups/?state=failed&top=5"
+    assert [a["href"] for a in inside(page.content, "failure-groups", "a")] == ["/t/acme/failures/?state=failed"]
     everything = alice.get("/api/t/acme/failures/").json()["groups"]
     assert len(everything) > 5
-    page = alice.get("/t/acme/jobs/")
-    shown = [g["data-signature"] for g in elements(page.content, "li", "failure-group")]
-    assert shown == [g["signature"] for g in everything[:5]]
-    assert element_by_id(page.content, "failure-groups")["data-url"] == "/t/acme/failures/groups/?state=failed&top=5"
-    more = [a for a in elements(page.content, "a") if a.text == f"All {len(everything)} failure groups"]
+    groups = alice.get(section["data-url"]).content
+    assert [g["data-signature"] for g in elements(groups, "li", "failure-group")] == [
+        g["signature"] for g in everything[:5]
+    ]
+    more = [a for a in elements(groups, "a") if a.text == f"All {len(everything)} failure groups"]
     assert more and more[0]["href"] == "/t/acme/failures/?state=failed"
+
+
+def test_groups_the_registry_cannot_give_say_so_and_the_list_is_shown(sim: Any, alice: Client) -> None:
+    assert alice.get("/t/acme/jobs/").status_code == 200  # the list is cached, the failed jobs are not
+    sim.set_faults(error_status=503, endpoints=["list"])
+    answer = alice.get("/t/acme/failures/groups/?state=failed&top=5")
+    assert answer.status_code == 503
+    section = element_by_id(answer.content, "failure-groups")
+    assert section["data-url"] == "/t/acme/failures/groups/?state=failed&top=5"  # the next failure tries again
+    assert "Waylay did not answer" in answer.content.decode()
+    assert alice.get("/t/acme/jobs/").status_code == 200
 
 
 def test_a_filter_without_failed_states_has_nothing_to_group(sim: Any, alice: Client) -> None:
@@ -215,13 +233,13 @@ def _qs(query: str) -> dict[str, list[str]]:
 
 def test_a_signed_list_link_sees_the_groups_of_its_filter_only(sim: Any, acme: Tenant) -> None:
     token, page = _link_page(acme, "type=deploy")
-    groups = elements(page, "li", "failure-group")
+    # The page fetches the link's own groups, whatever a URL asks; no job page is linked.
+    section = element_by_id(page, "failure-groups")
+    assert section["data-url"] == f"/e/{token}/failures/?top=5"
+    groups = elements(Client().get(section["data-url"]).content, "li", "failure-group")
     assert groups and OUTAGE in {g["data-signature"] for g in groups}
     expected = _expected_groups(sim, {"type": "deploy"})
     assert {g["data-signature"] for g in groups} <= set(expected)
-    # Its live updates fetch the link's own groups, whatever a URL asks; no job page is linked.
-    section = element_by_id(page, "failure-groups")
-    assert section["data-url"] == f"/e/{token}/failures/?top=5"
     alone = Client().get(f"/e/{token}/failures/?type=build&state=completed")
     assert {g["data-signature"] for g in elements(alone.content, "li", "failure-group")} <= set(expected)
     assert not [a for a in elements(alone.content, "a") if "/t/acme/" in a.get("href")]
