@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,8 +32,12 @@ SHORT_ID_KEEP = 8
 
 
 def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
+    """An upstream timestamp (ISO 8601, `Z` or an offset; UTC when it names none), None when odd."""
+    return _parse_time(value) if isinstance(value, str) and value else None
+
+
+@lru_cache(maxsize=65_536)  # the same jobs' times, read again by every page that lists them
+def _parse_time(value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -49,7 +54,7 @@ def short_id(job_id: str) -> str:
     return job_id if len(job_id) <= SHORT_ID_MAX else f"{job_id[:SHORT_ID_KEEP]}…"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobRow:
     """One job of the list (an AnyJobStatusSummary), or the head of the detail page."""
 
@@ -101,13 +106,6 @@ def job_row(summary: dict[str, Any]) -> JobRow:
         function_version=_text(function.get("version")),
         function_type=_text(function.get("functionType")),
     )
-
-
-def job_rows(document: dict[str, Any]) -> list[JobRow]:
-    jobs = document.get("jobs")
-    if not isinstance(jobs, list):
-        return []
-    return [job_row(job) for job in jobs if isinstance(job, dict)]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from jobsdash.jobs import cache
-from jobsdash.jobs.display import parse_time
+from jobsdash.jobs.display import JobRow, job_row, parse_time
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.queries import ListQuery, format_instant, resolve_timestamp
 
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 SCAN_LIMIT = 1000
 # Calls a newer page may make to find its oldest jobs; beyond, it starts where it got to (and says so).
 SCAN_ROUNDS = 10
+ANSWERS_KEPT = 32  # list answers kept read in the process (their rows: up to SCAN_LIMIT each)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -53,30 +56,39 @@ _MS = timedelta(milliseconds=1)
 
 @dataclass(frozen=True)
 class Listed:
-    """A job summary of a list answer and the millisecond it was created in (None: no createdAt)."""
+    """A job of a list answer, as a row, and the millisecond it was created in (None: no createdAt)."""
 
-    summary: dict[str, Any]
+    row: JobRow
     ms: int | None
 
     @property
-    def key(self) -> tuple[Any, Any]:
-        return (self.summary.get("type"), self.summary.get("id"))
+    def key(self) -> tuple[str, str]:
+        return (self.row.type, self.row.id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A list answer as the pages read it: its jobs newest first (the registry's order; jobs
+    without a createdAt last), and the page size it says it used (its `limit`, None if it says none)."""
+
+    listed: tuple[Listed, ...]
+    limit: Any
 
 
 @dataclass(frozen=True)
 class HistoryPage:
     """What a list page shows and where its neighbours start.
 
-    `window` is a filter whose page lists exactly these jobs (the page's own filter, or a newer
-    page's absolute window): the overview and the live updates of the page use it. `older` is the
-    `createdBefore` of the older page (None: no older jobs), `newer` the `after` of the newer page
-    (None: this is the newest page). `crowded`: one millisecond holds more jobs than the registry
-    lists at once, and some are not shown; `cut_short`: a newer page could not read down to its
-    instant, and jobs between it and this page's oldest are only on the older page. `cut`: the
-    window holds older jobs than these (the page size cut the list): what is computed from the
-    jobs shown is of these only."""
+    `rows` are the jobs it shows; `window` is a filter whose page lists exactly these jobs (the
+    page's own filter, or a newer page's absolute window): the overview and the live updates of
+    the page use it. `older` is the `createdBefore` of the older page (None: no older jobs),
+    `newer` the `after` of the newer page (None: this is the newest page). `crowded`: one
+    millisecond holds more jobs than the registry lists at once, and some are not shown;
+    `cut_short`: a newer page could not read down to its instant, and jobs between it and this
+    page's oldest are only on the older page. `cut`: the window holds older jobs than these (the
+    page size cut the list): what is computed from the jobs shown is of these only."""
 
-    jobs: list[dict[str, Any]]
+    rows: list[JobRow]
     cached: cache.Cached
     window: ListQuery
     older: str | None = None
@@ -90,9 +102,9 @@ def as_listed(tenant: Tenant, query: ListQuery) -> HistoryPage:
     """The registry's answer for `query` as it is, with no way to older or newer jobs (for a viewer
     who does not walk history)."""
     cached = cache.list_jobs(tenant, query)
-    listed = _listed(cached.document)
+    answer = answer_of(cached)
     return HistoryPage(
-        [job.summary for job in listed], cached, query, cut=bool(listed) and is_full(cached.document, listed, query)
+        [job.row for job in answer.listed], cached, query, cut=bool(answer.listed) and _full(answer, query)
     )
 
 
@@ -140,8 +152,9 @@ def oldest_part(ascending: Sequence[Listed], size: int) -> tuple[list[Listed], b
 def _page_before(tenant: Tenant, query: ListQuery, size: int | None) -> HistoryPage:
     asked = dataclasses.replace(query, limit=str(size + 1)) if size is not None else query
     cached = cache.list_jobs(tenant, asked)
-    listed = _listed(cached.document)
-    shown, more = newest_part(listed, size, complete=not is_full(cached.document, listed, asked))
+    answer = answer_of(cached)
+    listed = answer.listed
+    shown, more = newest_part(listed, size, complete=not _full(answer, asked))
     crowded = False
     if not shown and listed:
         if listed[0].ms is None:  # no creation times to page by: the answer as it is
@@ -155,7 +168,7 @@ def _page_before(tenant: Tenant, query: ListQuery, size: int | None) -> HistoryP
         newer = _format(shown[0].ms)
     else:  # nothing before the page's start: the newer page begins at that start
         newer = _format(_ms(resolve_timestamp(query.created_before)) - 1)
-    return HistoryPage([job.summary for job in shown], cached, query, older, newer, crowded, cut=more)
+    return HistoryPage([job.row for job in shown], cached, query, older, newer, crowded, cut=more)
 
 
 def _page_after(tenant: Tenant, query: ListQuery, after: str, size: int | None) -> HistoryPage:
@@ -167,13 +180,13 @@ def _page_after(tenant: Tenant, query: ListQuery, after: str, size: int | None) 
     # this is the newest page and no other call is needed.
     asked = dataclasses.replace(base, limit=str(size + 1)) if size is not None else base
     cached = cache.list_jobs(tenant, asked)
-    listed = _listed(cached.document)
+    answer = answer_of(cached)
     reached, crowded = True, False
-    if is_full(cached.document, listed, asked):
+    if _full(answer, asked):
         ascending, reached, crowded = _scan_after(tenant, base, lower)
     else:
-        ascending = [job for job in reversed(listed) if job.ms is not None and job.ms > lower]
-    wanted = size if size is not None else _answer_size(cached.document, listed)
+        ascending = [job for job in reversed(answer.listed) if job.ms is not None and job.ms > lower]
+    wanted = size if size is not None else _answer_size(answer)
     shown, more = oldest_part(ascending, wanted)
     window = base
     if more:  # up to the newer jobs it leaves out
@@ -181,7 +194,7 @@ def _page_after(tenant: Tenant, query: ListQuery, after: str, size: int | None) 
     if shown and not reached:  # from its oldest job: there are jobs below it this page does not know
         window = dataclasses.replace(window, created_after=_format(shown[0].ms - 1))
     return HistoryPage(
-        [job.summary for job in reversed(shown)],
+        [job.row for job in reversed(shown)],
         cached,
         window,
         older=_format(shown[0].ms if shown else lower + 1),
@@ -195,15 +208,14 @@ def _scan_after(tenant: Tenant, base: ListQuery, lower: int) -> tuple[list[Liste
     """Every job of `base` created after `lower` (oldest first), read newest first SCAN_LIMIT at a
     time; whether the reading got down to `lower` (SCAN_ROUNDS calls at most); and whether one
     millisecond held more jobs than the registry lists at once (some of them are missing)."""
-    found: dict[tuple[Any, Any], Listed] = {}
+    found: dict[tuple[str, str], Listed] = {}
     upper, crowded = base.created_before, False
     for _ in range(SCAN_ROUNDS):
         asked = dataclasses.replace(base, created_before=upper, limit=str(SCAN_LIMIT))
-        document = cache.list_jobs(tenant, asked).document
-        listed = _listed(document)
-        timed = [job for job in listed if job.ms is not None and job.ms > lower]
+        answer = answer_of(cache.list_jobs(tenant, asked))
+        timed = [job for job in answer.listed if job.ms is not None and job.ms > lower]
         found.update((job.key, job) for job in timed)
-        if not is_full(document, listed, asked) or not timed:
+        if not _full(answer, asked) or not timed:
             return _ascending(found), True, crowded
         oldest, newest = timed[-1].ms, timed[0].ms
         assert oldest is not None and newest is not None
@@ -219,20 +231,41 @@ def _whole_millisecond(tenant: Tenant, query: ListQuery, ms: int) -> tuple[list[
     around = dataclasses.replace(
         query, created_after=_format(ms - 1), created_before=_format(ms + 1), limit=str(SCAN_LIMIT)
     )
-    document = cache.list_jobs(tenant, around).document
-    listed = _listed(document)
-    return [job for job in listed if job.ms == ms], is_full(document, listed, around)
+    answer = answer_of(cache.list_jobs(tenant, around))
+    return [job for job in answer.listed if job.ms == ms], _full(answer, around)
 
 
-def _listed(document: dict[str, Any]) -> list[Listed]:
-    """The answer's jobs, newest first (the registry's order; jobs without a createdAt last)."""
+def answer_of(cached: cache.Cached) -> Answer:
+    """The list answer `cached` holds, as the pages read it. Read once per document in the process
+    (an etag names one body): a page of 1,000 rows, warm, would otherwise spend most of its time
+    decoding the same JSON and building the same rows again."""
+    with _answers_lock:
+        answer = _answers.get(cached.etag)
+        if answer is not None:
+            _answers.move_to_end(cached.etag)
+            return answer
+    answer = _read_answer(cached.document)
+    with _answers_lock:
+        _answers[cached.etag] = answer
+        while len(_answers) > ANSWERS_KEPT:
+            _answers.popitem(last=False)
+    return answer
+
+
+# etag -> the answer read from that body, least recently used first.
+_answers: OrderedDict[str, Answer] = OrderedDict()
+_answers_lock = threading.Lock()
+
+
+def _read_answer(document: dict[str, Any]) -> Answer:
     jobs = document.get("jobs")
     summaries = [job for job in jobs if isinstance(job, dict)] if isinstance(jobs, list) else []
-    listed = [Listed(summary, _created_ms(summary)) for summary in summaries]
-    return sorted(listed, key=lambda job: -1 if job.ms is None else job.ms, reverse=True)
+    listed = [Listed(job_row(summary), _created_ms(summary)) for summary in summaries]
+    listed.sort(key=lambda job: -1 if job.ms is None else job.ms, reverse=True)
+    return Answer(tuple(listed), document.get("limit"))
 
 
-def _ascending(found: dict[tuple[Any, Any], Listed]) -> list[Listed]:
+def _ascending(found: dict[tuple[str, str], Listed]) -> list[Listed]:
     return sorted(found.values(), key=lambda job: job.ms or 0)
 
 
@@ -240,16 +273,24 @@ def is_full(document: dict[str, Any], listed: Sequence[Any], asked: ListQuery) -
     """Whether the registry returned as many jobs as it lists at once (more may follow). Its
     answer's `limit` says how many that is; without it, the `limit` asked; without either, an
     answer with jobs is taken as full (a page too many is an empty one, a page too few a gap)."""
-    size = document.get("limit")
-    if not isinstance(size, int | float) or isinstance(size, bool):
-        size = page_size(asked)
-    return len(listed) >= size if size is not None else bool(listed)
+    return _is_full(document.get("limit"), len(listed), asked)
 
 
-def _answer_size(document: dict[str, Any], listed: list[Listed]) -> int:
+def _full(answer: Answer, asked: ListQuery) -> bool:
+    return _is_full(answer.limit, len(answer.listed), asked)
+
+
+def _is_full(said: Any, count: int, asked: ListQuery) -> bool:
+    size = said if isinstance(said, int | float) and not isinstance(said, bool) else page_size(asked)
+    return count >= size if size is not None else count > 0
+
+
+def _answer_size(answer: Answer) -> int:
     """The registry's default page size, as its answer says it (or as many jobs as it sent)."""
-    size = document.get("limit")
-    return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size > 0 else len(listed)
+    size = answer.limit
+    if isinstance(size, int | float) and not isinstance(size, bool) and size > 0:
+        return int(size)
+    return len(answer.listed)
 
 
 def _start_of_last(listed: Sequence[Listed]) -> int:

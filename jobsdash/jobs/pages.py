@@ -20,11 +20,10 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
-from jobsdash.jobs import cache, display, failures, history, logs
+from jobsdash.jobs import cache, display, failures, fragments, history, logs
 from jobsdash.jobs.error_meanings import ErrorMeaning, meaning_of
 from jobsdash.jobs.family import family_of
-from jobsdash.jobs.forms import TIME_PRESETS, JobFilterForm
-from jobsdash.jobs.overview import overview
+from jobsdash.jobs.forms import TIME_PRESETS
 from jobsdash.jobs.timezones import validate_tz
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.tenants.crypto import SecretUnreadable
@@ -72,32 +71,26 @@ def _error_page(request: HttpRequest, viewer: Viewer, meaning: ErrorMeaning) -> 
 @shown_to_viewers
 def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     viewer.check_page_params(request.GET)
-    context: dict[str, Any] = {
-        "viewer": viewer,
-        "tenant": viewer.tenant,
-        "form": JobFilterForm(request.GET),
-        "presets": TIME_PRESETS,
-        "rows": [],
-    }
+    context: dict[str, Any] = {"viewer": viewer, "tenant": viewer.tenant, "presets": TIME_PRESETS}
     try:
         query = viewer.list_query(request.GET)
         after = viewer.history_after(request.GET)
     except InvalidQuery as exc:
-        return render(request, "jobs/list.html", {**context, "error": exc}, status=400)
+        grid = fragments.filter_grid_html(request.GET, exc)
+        return render(request, "jobs/list.html", {**context, "error": exc, "filter_grid": grid}, status=400)
     page = _list_page(viewer, query, after)
-    rows = display.job_rows({"jobs": page.jobs})
     permalink = viewer.list_permalink(display.frozen_query(query))
-    zone = _zone(request.GET)
     return render(
         request,
         "jobs/list.html",
         {
             **context,
             "query": query,
-            "rows": rows,
+            "filter_grid": fragments.filter_grid_html(request.GET, None) if viewer.member else "",
+            "rows": fragments.rows_html(viewer, page.rows),
+            "row_count": len(page.rows),
             "cached": page.cached,
-            "overview": overview(rows, page.window, viewer, zone, cut=page.cut),
-            "overview_url": viewer.overview_url(page.window, tz=zone if request.GET.get("tz") else None),
+            "overview": _overview_of(request, viewer, page),
             "permalink": request.build_absolute_uri(_with_after(permalink, after)),
             "preset_links": [(label, viewer.list_url(query, createdAfter=spec)) for label, spec in TIME_PRESETS],
             "ws_url": viewer.ws_url(),
@@ -106,6 +99,14 @@ def job_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             "failures": _failure_section(viewer, page.window),
         },
     )
+
+
+def _overview_of(request: HttpRequest, viewer: Viewer, page: history.HistoryPage) -> str:
+    """The overview of a list page's rows, rendered (the page's `tz` for its times, and kept in
+    its URL for live updates only when the page was asked for one)."""
+    zone = _zone(request.GET)
+    url = viewer.overview_url(page.window, tz=zone if request.GET.get("tz") else None)
+    return fragments.overview_html(viewer, page.rows, page.window, zone, page.cut, url)
 
 
 def _failure_section(viewer: Viewer, query: ListQuery) -> dict[str, str] | None:
@@ -152,14 +153,7 @@ def list_overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     replace the page's with it, and the page asks for it in the reader's zone."""
     viewer.check_page_params(request.GET)
     page = _list_page(viewer, viewer.list_query(request.GET), viewer.history_after(request.GET))
-    zone = _zone(request.GET)
-    context = {
-        "viewer": viewer,
-        "query": page.window,
-        "overview": overview(display.job_rows({"jobs": page.jobs}), page.window, viewer, zone, cut=page.cut),
-        "overview_url": viewer.overview_url(page.window, tz=zone if request.GET.get("tz") else None),
-    }
-    return render(request, "jobs/partials/overview.html", context)
+    return HttpResponse(_overview_of(request, viewer, page))
 
 
 def _zone(params: QueryDict) -> str:
@@ -209,7 +203,7 @@ def job_row(request: HttpRequest, viewer: Viewer, job_type: str, job_id: str) ->
         raise Http404("No such job")
     if not query.matches(row.type, row.function_type, row.state, row.created_at):
         return HttpResponse(status=204)  # not in this filter
-    return render(request, "jobs/partials/job_row.html", {"viewer": viewer, "row": row})
+    return HttpResponse(fragments.row_html(viewer, row))
 
 
 @shown_to_viewers

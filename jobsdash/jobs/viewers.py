@@ -107,6 +107,13 @@ class Viewer:
         """The member of tenant `slug` on a live socket (the scope's `user`); Http404 for anyone else."""
         return cls(await atenant_for_user(user, slug))
 
+    @property
+    def rendering_key(self) -> tuple[Viewer, str]:
+        """What a piece of a page rendered for them depends on, as a key (jobsdash.jobs.fragments):
+        the viewer itself (its kind, tenant, mode, reach and token, compared as a whole) and the
+        tenant's slug, which their URLs carry (a tenant compares by primary key alone)."""
+        return (self, self.tenant.slug)
+
     # --- chrome ---------------------------------------------------------------------------
 
     @property

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from jobsdash.jobs.display import job_row
 from jobsdash.jobs.history import Listed, newest_part, oldest_part, page_size
 from jobsdash.waylay.queries import ListQuery
 
 
 def _answer(*milliseconds: int) -> list[Listed]:
     """Jobs created in these milliseconds, in the order given (the registry's: newest first)."""
-    return [Listed({"type": "build", "id": f"job-{n}"}, ms) for n, ms in enumerate(milliseconds)]
+    return [Listed(job_row({"type": "build", "id": f"job-{n}"}), ms) for n, ms in enumerate(milliseconds)]
 
 
 def _ms(jobs: list[Listed]) -> list[int | None]:

@@ -70,7 +70,7 @@ def iso(moment: datetime | None) -> str:
 
 @register.filter
 def duration(seconds: float | None) -> str:
-    if seconds is None:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         return "—"
     if seconds < 1:
         return f"{int(seconds * 1000)} ms"
