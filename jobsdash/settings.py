@@ -298,6 +298,10 @@ if not DEBUG:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Sessions are read from the cache, and from the database only when the cache lacks them: every
+# page and API call reads its session, and a query less is what a warm API call costs most.
+# Several processes share one cache (REDIS_URL), so a logout anywhere ends the session everywhere.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("JOBSDASH_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
