@@ -13,8 +13,8 @@ else than what rendering would give now:
   changed upstream is another row, so a live event or a refetch after a gap that brings its new
   document brings its new row too; nothing needs to be invalidated, and nothing can be missed;
 - what the clock changes: a row's "3 min ago" and a running job's duration (so a running job's
-  row is rendered anew each time); an overview's `now`, to the second (its window may end now,
-  or be relative to it);
+  row is rendered anew each time); an overview's window (`overview.Span`: whole minutes, so it
+  changes once a minute at most, when the window ends now or is an age);
 - the page's time zone, for the overview (the rows show UTC and ISO times only).
 
 Memory is bounded by the number of entries (least recently used first out).
@@ -37,7 +37,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from jobsdash.jobs.display import JobRow
 from jobsdash.jobs.forms import JobFilterForm
-from jobsdash.jobs.overview import overview
+from jobsdash.jobs.overview import Span, overview, span_of
 from jobsdash.jobs.templatetags.jobs_display import ago
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.waylay.errors import InvalidQuery
@@ -45,7 +45,7 @@ from jobsdash.waylay.queries import ListQuery
 
 logger = logging.getLogger(__name__)
 
-ROWS_KEPT = 20_000  # rendered rows (about 1.5 KB each)
+ROWS_KEPT = 10_000  # rendered rows (about 1.5 KB each)
 OVERVIEWS_KEPT = 16  # rendered overviews; each keeps its rows as its key
 FILTERS_KEPT = 256  # rendered filter forms (about 6 KB each)
 FILTER_KEY_MOST = 2_000  # characters of filter values beyond which a form is not kept
@@ -94,8 +94,8 @@ def overview_html(
 ) -> SafeString:
     """The overview of a list (`templates/jobs/partials/overview.html`) whose page shows `rows` for
     `window`, with times in `zone`; `cut`: older jobs of the window are not shown."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    html = _overview(_looking(viewer.rendering_key), tuple(rows), window, zone, cut, overview_url, now)
+    span = span_of(list(rows), window, datetime.now(UTC), cut)
+    html = _overview(_looking(viewer.rendering_key), tuple(rows), window, zone, cut, overview_url, span)
     return mark_safe(html)  # a rendered, escaped template
 
 
@@ -107,13 +107,13 @@ def _overview(
     zone: str,
     cut: bool,
     overview_url: str,
-    now: datetime,
+    span: Span,
 ) -> str:
     viewer = looking.viewer
     context = {
         "viewer": viewer,
         "query": window,
-        "overview": overview(list(rows), window, viewer, zone, now=now, cut=cut),
+        "overview": overview(list(rows), window, viewer, zone, cut=cut, span=span),
         "overview_url": overview_url,
     }
     return render_to_string("jobs/partials/overview.html", context)

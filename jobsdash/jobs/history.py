@@ -48,13 +48,13 @@ logger = logging.getLogger(__name__)
 SCAN_LIMIT = 1000
 # Calls a newer page may make to find its oldest jobs; beyond, it starts where it got to (and says so).
 SCAN_ROUNDS = 10
-ANSWERS_KEPT = 32  # list answers kept read in the process (their rows: up to SCAN_LIMIT each)
+ANSWERS_KEPT = 16  # list answers kept read in the process (their rows: up to SCAN_LIMIT each)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listed:
     """A job of a list answer, as a row, and the millisecond it was created in (None: no createdAt)."""
 

@@ -5,10 +5,10 @@ Everything is computed from the jobs the list shows (the upstream's answer for t
 overview and the table never disagree; the numbers are `jobsdash.jobs.charts`'. The window runs
 from the filter's `createdAfter` (or the oldest job listed) to its `createdBefore` (or now, if
 that is sooner: no job is created later), over at most its last MAX_SPAN and not before
-EARLIEST. When
-the upstream returned as many jobs as the list's limit, the window may hold more than it listed:
-the overview says so, and the histogram starts at the oldest job listed rather than show empty
-bars where jobs were only cut off.
+EARLIEST, widened to whole minutes (`Span`): the bars are minutes or more, so an overview is the
+same all through a minute, and can be rendered once for it. When the upstream returned as many
+jobs as the list's limit, the window may hold more than it listed: the overview says so, and the
+histogram starts at the oldest job listed rather than show empty bars where jobs were only cut off.
 
 The histogram is drawn here as shapes for a server-rendered SVG
 (templates/jobs/partials/overview.html): bars in a `WIDTH` x `HEIGHT` view box stretched to the
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from jobsdash.jobs import charts
 from jobsdash.jobs.display import JobRow
 from jobsdash.jobs.viewers import Viewer
-from jobsdash.waylay.queries import JOB_STATES, LIST_JOB_TYPES, ListQuery, resolve_timestamp
+from jobsdash.waylay.queries import JOB_STATES, LIST_JOB_TYPES, ListQuery, is_absolute_timestamp, resolve_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,26 @@ class Overview:
         return int(self.end.timestamp() * 1000)
 
 
+@dataclass(frozen=True)
+class Span:
+    """The window an overview charts: from `start` to `end`, in whole minutes (the bars are
+    minutes or more, aligned on the clock), and whether it ends now (`moving`). It changes once a
+    minute at most, however often the overview is asked for."""
+
+    start: datetime
+    end: datetime
+    moving: bool
+
+
+def span_of(rows: list[JobRow], query: ListQuery, now: datetime, cut: bool | None = None) -> Span:
+    """The window of the overview of `rows` (the jobs listed for `query`) at `now`: the filter's
+    `createdAfter` (or the oldest job listed, or that job if the list was cut) to its
+    `createdBefore` (or now, if that is sooner: no job is created later), widened to whole minutes."""
+    start, end = _window(rows, query, now, _cut(rows, query, cut))
+    moving = query.created_before is None or resolve_timestamp(query.created_before, now) > now
+    return Span(_whole_minute(start), _whole_minute(end, up=True), moving)
+
+
 def overview(
     rows: list[JobRow],
     query: ListQuery,
@@ -149,33 +169,43 @@ def overview(
     zone: str = "UTC",
     now: datetime | None = None,
     cut: bool | None = None,
+    span: Span | None = None,
 ) -> Overview:
     """The overview of `rows`, the jobs the upstream listed for `query`, with times in the IANA
-    `zone`. `cut`: whether the window holds older jobs than `rows` (the list's history page knows;
-    None: as many rows as the list's limit may have been cut)."""
-    now = now or datetime.now(UTC)
+    `zone`, over `span` (by default, the one at `now`). `cut`: whether the window holds older jobs
+    than `rows` (the list's history page knows; None: as many rows as the list's limit may have
+    been cut)."""
+    span = span or span_of(rows, query, now or datetime.now(UTC), cut)
     states = Counter(row.state for row in rows)
     types = Counter(row.type for row in rows)
     limit = _limit(query)
-    reached = cut if cut is not None else len(rows) >= limit > 0
-    start, end = _window(rows, query, now, reached)
+    reached = _cut(rows, query, cut)
     raise_url = viewer.list_url(query, limit=str(RAISED_LIMIT)) if reached and limit < RAISED_LIMIT else ""
     return Overview(
         total=len(rows),
         by_state=[(state, states[state]) for state in _ordered(states, JOB_STATES)],
         by_type=[(job_type, types[job_type]) for job_type in _ordered(types, LIST_JOB_TYPES)],
         failed=states["failed"],
-        start=start,
-        end=end,
+        start=span.start,
+        end=span.end,
         zone=zone,
-        chart=_chart(rows, query, viewer, start, end, zone, now) if rows else None,
+        chart=_chart(rows, query, viewer, span.start, span.end, zone) if rows else None,
         durations_by_type=charts.durations_by_type(rows),
         durations_by_function=charts.durations_by_function(rows),
         limit=limit,
         limit_reached=reached,
         raise_limit_url=raise_url if viewer.member else "",
-        moving=query.created_before is None or resolve_timestamp(query.created_before, now) > now,
+        moving=span.moving,
     )
+
+
+def _cut(rows: list[JobRow], query: ListQuery, cut: bool | None) -> bool:
+    return cut if cut is not None else len(rows) >= _limit(query) > 0
+
+
+def _whole_minute(moment: datetime, up: bool = False) -> datetime:
+    floor = moment.replace(second=0, microsecond=0)
+    return floor + timedelta(minutes=1) if up and floor < moment else floor
 
 
 def _ordered(counts: Counter[str], known: tuple[str, ...]) -> list[str]:
@@ -204,24 +234,21 @@ def _window(rows: list[JobRow], query: ListQuery, now: datetime, reached: bool) 
     return start, end
 
 
-def _bounds(query: ListQuery, now: datetime) -> tuple[datetime | None, datetime | None]:
-    after = resolve_timestamp(query.created_after, now) if query.created_after else None
-    before = resolve_timestamp(query.created_before, now) if query.created_before else None
-    return after, before
+def _instant(spec: str | None) -> datetime | None:
+    """A window's bound as an instant, if it is one (not an age, which moves with the clock)."""
+    return resolve_timestamp(spec) if spec and is_absolute_timestamp(spec) else None
 
 
-def _chart(
-    rows: list[JobRow], query: ListQuery, viewer: Viewer, start: datetime, end: datetime, zone: str, now: datetime
-) -> Chart:
+def _chart(rows: list[JobRow], query: ListQuery, viewer: Viewer, start: datetime, end: datetime, zone: str) -> Chart:
     histogram = charts.histogram(rows, start, end, zone)
     first, last = histogram.buckets[0].start, histogram.buckets[-1].end
     span = (last - first).total_seconds() or 1.0
     ticks = histogram.count_ticks()
     scale = HEIGHT / ticks[-1]
     local = ZoneInfo(zone)
-    after, before = _bounds(query, now)
+    after, before = _instant(query.created_after), _instant(query.created_before)
     bars = []
-    for bucket in histogram.buckets:
+    for index, bucket in enumerate(histogram.buckets):
         left = (bucket.start - first).total_seconds() / span * WIDTH
         right = (bucket.end - first).total_seconds() / span * WIDTH
         gap = (right - left) * GAP
@@ -233,6 +260,12 @@ def _chart(
                 base += count
         if viewer.member and bucket.total:
             created_after, created_before = bucket.list_bounds(after, before)
+            # A window bounded by an age: its first (last) bar lists its jobs from (to) that age,
+            # as the page does, whenever it is followed.
+            if index == 0 and query.created_after and after is None:
+                created_after = query.created_after
+            if bucket.last and query.created_before and before is None:
+                created_before = query.created_before
             url = viewer.list_url(query, createdAfter=created_after, createdBefore=created_before)
         else:
             url = ""  # nothing to list, or a signed list link, which shows its own filter only

@@ -12,7 +12,7 @@ import pytest
 
 from jobsdash.jobs.charts import STEPS
 from jobsdash.jobs.display import job_row
-from jobsdash.jobs.overview import EARLIEST, HEIGHT, MAX_SPAN, WIDTH, bucket_label, overview
+from jobsdash.jobs.overview import EARLIEST, HEIGHT, MAX_SPAN, WIDTH, bucket_label, overview, span_of
 from jobsdash.jobs.viewers import Reach, Viewer
 from jobsdash.links.visitors import Visitor
 from jobsdash.tenants.models import Tenant
@@ -54,6 +54,11 @@ JOBS = [
     _job("f", "verify", "waiting", 54),
 ]
 ROWS = [job_row(job) for job in JOBS]
+
+
+def _minute_of(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment.replace(second=0, microsecond=0)
 
 
 def test_counts_follow_the_jobs() -> None:
@@ -141,7 +146,7 @@ def test_a_list_cut_by_its_limit_says_so_and_charts_from_its_oldest_job() -> Non
     newest = sorted(ROWS, key=lambda row: row.created_at, reverse=True)[:3]  # what the registry lists
     view = overview(newest, query, MEMBER, now=NOW)
     assert view.limit_reached and view.limit == 3
-    assert view.start == min(row.created_at for row in newest)  # not seven days of empty bars
+    assert view.start == _minute_of(min(row.created_at for row in newest))  # not seven days of empty bars
     assert parse_qs(urlsplit(view.raise_limit_url).query) == {"createdAfter": ["P7D"], "limit": ["1000"]}
     assert not overview(ROWS, ListQuery(limit="10"), MEMBER, now=NOW).limit_reached
     visitor = Visitor(ACME, embedded=True, reach=Reach(query=query), token="tok")
@@ -150,7 +155,7 @@ def test_a_list_cut_by_its_limit_says_so_and_charts_from_its_oldest_job() -> Non
 
 def test_without_a_window_the_oldest_job_starts_it_and_no_jobs_no_chart() -> None:
     view = overview(ROWS, ListQuery(), MEMBER, now=NOW)
-    assert view.start == ROWS[0].created_at and view.chart is not None
+    assert view.start == _minute_of(ROWS[0].created_at) and view.chart is not None
     assert sum(bar.total for bar in view.chart.bars) == len(ROWS)
     ancient = overview(ROWS, ListQuery(created_before="0002-01-01"), MEMBER, now=NOW)  # the jobs came anyway
     assert (
@@ -181,3 +186,30 @@ def test_windows_at_the_edges_of_time_chart_their_last_years_up_to_now() -> None
     assert (
         ancient.start == ancient.end == EARLIEST and ancient.chart is not None and ancient.chart.unplaced == len(ROWS)
     )
+
+
+def test_an_overview_is_the_same_all_through_a_minute_and_changes_with_it() -> None:
+    query = ListQuery(created_after="PT1H")
+    early, late = NOW + timedelta(seconds=1), NOW + timedelta(seconds=59, milliseconds=999)
+    assert span_of(ROWS, query, early) == span_of(ROWS, query, late)
+    assert overview(ROWS, query, MEMBER, now=early) == overview(ROWS, query, MEMBER, now=late)
+    span = span_of(ROWS, query, early)
+    assert (span.start, span.end, span.moving) == (NOW - timedelta(hours=1), NOW + timedelta(minutes=1), True)
+    assert span_of(ROWS, query, NOW + timedelta(minutes=1, seconds=1)) != span
+    # Every job listed is inside the span, even one created in the last instant before now.
+    newest = job_row(_job("z", "build", "waiting", 60) | {"createdAt": early.isoformat().replace("+00:00", "Z")})
+    chart = overview([*ROWS, newest], query, MEMBER, now=early).chart
+    assert chart is not None and chart.unplaced == 0 and sum(bar.total for bar in chart.bars) == len(ROWS) + 1
+
+
+def test_a_bar_at_the_edge_of_a_window_bounded_by_an_age_lists_from_that_age() -> None:
+    rows = [job_row(_job("first", "build", "completed", 0.5, 0.6, 0.9)), *ROWS]  # in the first minute
+    chart = overview(rows, ListQuery(created_after="PT1H"), MEMBER, now=NOW).chart
+    assert chart is not None and chart.bars[0].total == 1
+    linked = [parse_qs(urlsplit(bar.url).query) for bar in chart.bars if bar.url]
+    assert linked[0]["createdAfter"] == ["PT1H"]  # as the page lists them, whenever it is followed
+    assert all(link["createdAfter"] != ["PT1H"] for link in linked[1:])
+    # A window from an instant: the first bar lists from that instant.
+    absolute = overview(rows, ListQuery(created_after=_at(0)), MEMBER, now=NOW).chart
+    assert absolute is not None
+    assert parse_qs(urlsplit(absolute.bars[0].url).query)["createdAfter"] == ["2024-05-01T11:00:00.000Z"]
