@@ -27,14 +27,11 @@ from __future__ import annotations
 import colorsys
 import functools
 import html
-import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from django.utils.safestring import SafeString, mark_safe
-
-logger = logging.getLogger(__name__)
 
 COLOURS = (
     "black",

@@ -25,7 +25,6 @@ What it must not do: render, fetch, or read settings.
 from __future__ import annotations
 
 import bisect
-import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ from zoneinfo import ZoneInfo
 
 from jobsdash.jobs.display import JobRow
 from jobsdash.waylay.queries import JOB_STATES, JOB_TYPES
-
-logger = logging.getLogger(__name__)
 
 MAX_BARS = 60
 MAX_LABELS = 8

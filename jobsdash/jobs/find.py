@@ -15,7 +15,6 @@ What it must not do: render anything, or decide where a found job's page is (the
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,8 +23,6 @@ from jobsdash.jobs import cache
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.errors import InvalidQuery, NotFound, WaylayError
 from jobsdash.waylay.queries import JOB_TYPES, validate_job_id
-
-logger = logging.getLogger(__name__)
 
 MAX_LENGTH = 2048
 WHAT_TO_PASTE = "paste a job id, the URL of a job's page, or a registry job URL"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -42,8 +41,6 @@ from jobsdash.jobs.templatetags.jobs_display import ago
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.waylay.errors import InvalidQuery
 from jobsdash.waylay.queries import ListQuery
-
-logger = logging.getLogger(__name__)
 
 ROWS_KEPT = 10_000  # rendered rows (about 1.5 KB each)
 OVERVIEWS_KEPT = 16  # rendered overviews; each keeps its rows as its key

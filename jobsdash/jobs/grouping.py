@@ -19,7 +19,6 @@ flag are the caller's.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,8 +28,6 @@ from typing import Any
 from jobsdash.jobs.display import job_and_status, parse_time
 from jobsdash.jobs.signatures import Subject, signature, subject_of
 from jobsdash.waylay.queries import JOB_TYPES
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ What it must not do: build URLs or render anything (the pages and the viewer do)
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -40,8 +39,6 @@ from jobsdash.jobs import cache
 from jobsdash.jobs.display import JobRow, job_row, parse_time
 from jobsdash.tenants.models import Tenant
 from jobsdash.waylay.queries import ListQuery, format_instant, resolve_timestamp
-
-logger = logging.getLogger(__name__)
 
 # Jobs asked for at once when a newer page reads the jobs after its instant, or a page reads the
 # whole of one millisecond (the registry answers with at most its own maximum: its `limit` says).

@@ -21,7 +21,6 @@ What it must not do: fetch, render templates or know about viewers; it works on 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,8 +28,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 from jobsdash.jobs import buildlog
 from jobsdash.waylay.errors import InvalidQuery
-
-logger = logging.getLogger(__name__)
 
 HEAD_LINES = 200
 TAIL_LINES = 200

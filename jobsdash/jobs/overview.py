@@ -19,7 +19,6 @@ createdBefore through the viewer's `list_url`). No rendering, fetching or settin
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -29,8 +28,6 @@ from jobsdash.jobs import charts
 from jobsdash.jobs.display import JobRow
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.waylay.queries import JOB_STATES, LIST_JOB_TYPES, ListQuery, is_absolute_timestamp, resolve_timestamp
-
-logger = logging.getLogger(__name__)
 
 WIDTH = 1000.0  # the bars' view box, stretched to the page's width
 HEIGHT = 200.0

@@ -9,12 +9,9 @@ What it must not do: fetch or render; it reads one value defensively (never an e
 from __future__ import annotations
 
 import json
-import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 PERCENT_FIELDS = ("percent", "percentage", "progress", "pct")
 MAX_FIELDS = 20

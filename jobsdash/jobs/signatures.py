@@ -24,15 +24,12 @@ What it must not do: fetch anything or know about pages; it works on strings.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from jobsdash.jobs.buildlog import plain
-
-logger = logging.getLogger(__name__)
 
 MAX_LENGTH = 300
 _MAX_INPUT = 1000  # of the meaningful line: bounds the regexes' work on a pathological reason

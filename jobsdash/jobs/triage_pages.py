@@ -4,7 +4,6 @@ a job from what was pasted (`/t/<slug>/find/?q=`)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +14,6 @@ from jobsdash.jobs import failures, find
 from jobsdash.jobs.pages import shown_to_viewers
 from jobsdash.jobs.viewers import Viewer
 from jobsdash.waylay.errors import BadResponse, InvalidQuery, UpstreamUnavailable
-
-logger = logging.getLogger(__name__)
 
 MAX_TOP = 100
 

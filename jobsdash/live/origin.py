@@ -27,7 +27,7 @@ class LiveOriginValidator(OriginValidator):
         hosts = list(settings.ALLOWED_HOSTS)
         if settings.DEBUG and not hosts:
             hosts = ["localhost", "127.0.0.1", "[::1]"]
-        return hosts + list(getattr(settings, "FRAME_ANCESTORS", []))
+        return hosts + list(settings.FRAME_ANCESTORS)
 
     @allowed_origins.setter
     def allowed_origins(self, value: list[str]) -> None:

@@ -14,13 +14,10 @@ its lease (paused, partitioned) cannot append stale events after another process
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,8 @@ static files carry their own, the login page Django's `never_cache`.
 
 from __future__ import annotations
 
-import logging
-
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
-
-logger = logging.getLogger(__name__)
 
 PRIVATE = "private, no-store"
 

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import binascii
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -22,8 +21,6 @@ from jobsdash.simulator import jobs as jobmod
 from jobsdash.simulator.queries import ALL_JOB_TYPES, QueryError, parse_bool, parse_list_query
 from jobsdash.simulator.server import AbortConnection
 from jobsdash.simulator.world import ControlError, Event, Simulator, SimulatorConfig, Stream
-
-logger = logging.getLogger(__name__)
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]

@@ -11,7 +11,6 @@ What it must not do: change a Job, or decide how a build fails (reasons.py does)
 
 from __future__ import annotations
 
-import logging
 import random
 from typing import TYPE_CHECKING
 
@@ -19,8 +18,6 @@ from jobsdash.simulator.reasons import Failure, runtime_is_python
 
 if TYPE_CHECKING:
     from jobsdash.simulator.jobs import Job
-
-logger = logging.getLogger(__name__)
 
 BLUE, RED, YELLOW, GREEN, CYAN, BOLD, RESET = (
     "\x1b[34m",

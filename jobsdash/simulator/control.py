@@ -6,15 +6,12 @@ that cannot be honoured raises ControlError. README.md lists them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from jobsdash.simulator.jobs import Job
 from jobsdash.simulator.world import ControlError, Simulator
-
-logger = logging.getLogger(__name__)
 
 Result = tuple[int, Any]
 

@@ -13,7 +13,6 @@ their events are the only documents the spec defines for them. A failed build ke
 from __future__ import annotations
 
 import functools
-import logging
 import random
 import string
 import uuid
@@ -23,8 +22,6 @@ from typing import Any
 from urllib.parse import quote
 
 from jobsdash.simulator import buildlogs, reasons
-
-logger = logging.getLogger(__name__)
 
 FINAL_STATES = frozenset({"completed", "failed"})
 LISTED_TYPES = ("build", "deploy", "verify", "undeploy", "scale", "batch")

@@ -13,7 +13,6 @@ What it must not do: change a Job (jobs.py does), or emit anything.
 
 from __future__ import annotations
 
-import logging
 import random
 import uuid
 import zlib
@@ -23,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jobsdash.simulator.jobs import Job
-
-logger = logging.getLogger(__name__)
 
 NPM_ERR = "\x1b[37;40mnpm\x1b[0m \x1b[0m\x1b[31;40mERR!\x1b[0m \x1b[0m"  # npmlog's colours, as npm 6-8 print them
 _RED, _RESET = "\x1b[31m", "\x1b[0m"
