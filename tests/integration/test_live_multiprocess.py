@@ -9,10 +9,8 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.fixtures.live import eventually, is_connected
+from tests.fixtures.dashboard import wait_until_serving
+from tests.fixtures.live import eventually, is_connected, lease_holder
 from tests.fixtures.processes import ROOT, free_port, stop_process
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -63,20 +61,6 @@ class Daphne:
     log: Path
 
 
-def _wait_listening(server: Daphne) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"daphne exited:\n{server.log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", server.port), timeout=0.2).close()
-            return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"daphne did not listen within {TIMEOUT}s:\n{server.log.read_text()}")
-
-
 @contextmanager
 def running_deployment(sim_url: str, tmp_path: Path, **env_extra: str) -> Iterator[tuple[list[Daphne], str]]:
     """Two daphne processes of one deployment on the simulator at `sim_url`, with `env_extra` in
@@ -103,7 +87,7 @@ def running_deployment(sim_url: str, tmp_path: Path, **env_extra: str) -> Iterat
         servers.append(Daphne(port, process, log))
     try:
         for server in servers:
-            _wait_listening(server)
+            wait_until_serving(f"http://127.0.0.1:{server.port}", server.process, server.log)
         yield servers, cookie
     finally:
         for server in servers:
@@ -149,18 +133,6 @@ def _job_id(received: dict[str, Any]) -> str | None:
     return data["job"]["id"] if isinstance(data, dict) and "job" in data else None
 
 
-def _holder_pid() -> int:
-    """The pid in the token of the (one) live lease: `host:pid:...`."""
-    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        leases = [client.get(key) for key in client.scan_iter("jobsdash:live:*:lease")]
-    finally:
-        client.close()
-    leases = [lease for lease in leases if lease]
-    assert len(leases) == 1, leases
-    return int(leases[0].split(":")[1])
-
-
 async def test_one_upstream_stream_serves_both_processes_and_survives_the_holder(
     sim: Any, deployment: tuple[list[Daphne], str], open_socket: Callable[[Daphne, str], Any]
 ) -> None:
@@ -176,7 +148,7 @@ async def test_one_upstream_stream_serves_both_processes_and_survives_the_holder
     assert first[0]["seq"] == first[1]["seq"]
     assert len(sim.streams_opened("acme")) == 1
 
-    holder_pid = _holder_pid()
+    holder_pid = lease_holder(REDIS_URL)
     holder = next(i for i, server in enumerate(servers) if server.process.pid == holder_pid)
     survivor = sockets[1 - holder]
     servers[holder].process.send_signal(signal.SIGKILL)
@@ -196,13 +168,13 @@ async def test_one_upstream_stream_serves_both_processes_and_survives_the_holder
     assert [f["seq"] for f in numbered] == list(range(first[0]["seq"] + 1, first[0]["seq"] + 1 + len(numbered)))
     assert [_job_id(f) for f in numbered if f["event"] != "ack"] == [while_away["id"], after["id"]]
     await eventually(lambda: sim.open_streams("acme") == 1, "one open stream after the takeover", within=TIMEOUT)
-    assert _holder_pid() == servers[1 - holder].process.pid
+    assert lease_holder(REDIS_URL) == servers[1 - holder].process.pid
 
 
 async def _holder_and_survivor(
     servers: list[Daphne], sockets: list[ClientConnection]
 ) -> tuple[Daphne, ClientConnection]:
-    holder_pid = await asyncio.to_thread(_holder_pid)
+    holder_pid = await asyncio.to_thread(lease_holder, REDIS_URL)
     holder = next(i for i, server in enumerate(servers) if server.process.pid == holder_pid)
     return servers[holder], sockets[1 - holder]
 
@@ -225,7 +197,7 @@ async def test_a_holder_stopped_with_sigterm_hands_its_stream_over_at_once(
         after = await asyncio.to_thread(sim.create_job, "acme", "scale")
         assert _job_id(await event(survivor)) == after["id"]
         survivor_server = next(server for server in servers if server is not holder)
-        assert await asyncio.to_thread(_holder_pid) == survivor_server.process.pid
+        assert await asyncio.to_thread(lease_holder, REDIS_URL) == survivor_server.process.pid
         assert "releasing the live streams" in holder.log.read_text()
 
 

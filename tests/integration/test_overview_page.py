@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,8 +22,17 @@ pytestmark = pytest.mark.django_db
 
 
 def _counts(page: str, kind: str) -> dict[str, int]:
-    block = re.search(rf'data-counts="{kind}".*?</ul>', page, re.S).group(0)
-    return {key: int(n) for key, n in re.findall(r'data-key="([^"]+)">.*?<span class="n">(\d+)</span>', block, re.S)}
+    """The overview's counts per `kind` (state or type): each item's key and its number."""
+    found = elements(page)
+    (listing,) = [n for n, e in enumerate(found) if e.tag == "ul" and e.get("data-counts") == kind]
+    items = {n: e["data-key"] for n, e in enumerate(found) if e.tag == "li" and listing in e.ancestors}
+    return {items[e.ancestors[-1]]: int(e.text) for e in found if "n" in e.classes and e.ancestors[-1] in items}
+
+
+def _stat(page: str | bytes, name: str) -> int:
+    """The overview's figure of `name` (total, failed)."""
+    (figure,) = [e for e in elements(page) if e.get("data-count") == name]
+    return int(figure.text)
 
 
 @pytest.mark.parametrize("query", ["", "createdAfter=P7D", "type=build&type=deploy", "state=failed&limit=5"])
@@ -33,8 +41,8 @@ def test_the_overview_counts_the_jobs_the_upstream_returned(
 ) -> None:
     page = login(make_user("alice", acme)).get(f"/t/acme/jobs/?{query}").content.decode()
     jobs = httpx.get(f"{sim.url}/registry/v2/jobs/?{query}", auth=("acme-key", "acme-secret")).json()["jobs"]
-    assert int(re.search(r'data-count="total">(\d+)<', page).group(1)) == len(jobs)
-    assert int(re.search(r'data-count="failed">(\d+)<', page).group(1)) == sum(j["state"] == "failed" for j in jobs)
+    assert _stat(page, "total") == len(jobs)
+    assert _stat(page, "failed") == sum(j["state"] == "failed" for j in jobs)
     assert _counts(page, "state") == Counter(j["state"] for j in jobs)
     assert _counts(page, "type") == Counter(j["type"] for j in jobs)
 
@@ -207,10 +215,10 @@ def test_the_overview_renders_alone_for_the_pages_filter_to_replace_the_pages(
     assert url == "/t/acme/jobs/overview/?state=failed&type=build&embed=1"
     part = client.get(url).content.decode()
     jobs = httpx.get(f"{sim.url}/registry/v2/jobs/?type=build&state=failed", auth=("acme-key", "acme-secret")).json()
-    assert int(re.search(r'data-count="total">(\d+)<', part).group(1)) == len(jobs["jobs"])
+    assert _stat(part, "total") == len(jobs["jobs"])
     assert _counts(part, "state") == {"failed": len(jobs["jobs"])}
     assert element_by_id(part, "overview")["data-url"] == url  # fetched again
-    assert all("embed=1" in href for href in re.findall(r'href="([^"]+)"', part))  # its links stay embedded
+    assert all("embed=1" in a["href"] for a in elements(part, "a"))  # its links stay embedded
     assert client.get("/t/acme/jobs/overview/?state=bogus").status_code == 400
 
 

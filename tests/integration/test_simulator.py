@@ -20,67 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.fixtures.processes import ROOT, stop_process
-from tests.fixtures.simulator import Simulator, start_simulator
-
-JOBS = "/registry/v2/jobs"
-
-
-class SSE:
-    """A raw SSE reader over bytes (split on LF only, as the SSE spec says), with a read timeout."""
-
-    def __init__(
-        self,
-        sim: Simulator,
-        tenant: str = "acme",
-        headers: dict[str, str] | None = None,
-        timeout: float = 5.0,
-        **params: Any,
-    ) -> None:
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout))
-        self._cm = self.client.stream(
-            "GET", f"{sim.url}{JOBS}/events", params=params, auth=sim.auth(tenant), headers=headers or {}
-        )
-        self.response = self._cm.__enter__()
-        self._chunks = self.response.iter_raw()
-        self._buffer = b""
-
-    def __enter__(self) -> SSE:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._cm.__exit__(None, None, None)
-        self.client.close()
-
-    def raw_event(self) -> bytes | None:
-        """The next event's bytes (without the blank line); None at a clean end of stream."""
-        while b"\n\n" not in self._buffer:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return None
-            self._buffer += chunk
-        event, self._buffer = self._buffer.split(b"\n\n", 1)
-        return event
-
-    def next(self) -> dict[str, Any] | None:
-        raw = self.raw_event()
-        if raw is None:
-            return None
-        fields: dict[str, Any] = {"event": "message", "data": "", "id": None}
-        for line in raw.decode().split("\n"):
-            name, _, value = line.partition(": ")
-            fields[name] = value
-        if fields["event"] not in ("ack", "keep-alive", "close"):
-            fields["data"] = json.loads(fields["data"])
-        return fields
-
-    def job_event(self) -> dict[str, Any] | None:
-        """The next event that is not a keep-alive."""
-        while (event := self.next()) is not None and event["event"] == "keep-alive":
-            pass
-        return event
+from tests.fixtures.simulator import JOBS, SSE, Simulator, start_simulator
 
 
 def get(sim: Simulator, path: str, tenant: str | None = "acme", **kwargs: Any) -> httpx.Response:

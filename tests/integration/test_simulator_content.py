@@ -12,10 +12,7 @@ import pytest
 
 from jobsdash.jobs.buildlog import error_line_numbers, plain, render
 from jobsdash.jobs.grouping import failed_job, failed_job_from_event, group_failures
-from tests.fixtures.simulator import Simulator
-from tests.integration.test_simulator import SSE
-
-JOBS = "/registry/v2/jobs"
+from tests.fixtures.simulator import JOBS, SSE, Simulator
 
 
 def listed(sim: Simulator, tenant: str = "acme", **params: Any) -> list[dict[str, Any]]:
