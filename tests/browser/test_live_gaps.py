@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 import psutil
 import pytest
-import redis
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.fixtures.browser import log_in
+from tests.fixtures.browser import hide_tab, log_in, show_tab
 from tests.fixtures.dashboard import ROOT, Dashboard, free_port, running_dashboard, wait_until_serving
+from tests.fixtures.live import lease_holder
 from tests.fixtures.simulator import Simulator, stop_process
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,8 @@ QUICK = {
     "JOBSDASH_CACHE_TTL_LIST": "60",  # a copy stays fresh unless a gap marks it out of date
     "JOBSDASH_CACHE_TTL_JOB_ACTIVE": "60",
     "JOBSDASH_LIVE_CLOCK_MARGIN": "0",  # one machine, one clock (see tests/fixtures/browser.py)
+    "JOBSDASH_LIVE_PAGE_HIDDEN_GRACE": "0.5",
+    "JOBSDASH_LIVE_UNAUTHORIZED_RETRY": "0.5",
 }
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -150,6 +152,10 @@ def test_a_paused_list_holds_the_refetch_like_its_events_until_resumed(
     log_in(page, board, "/t/acme/jobs/")
     status = page.locator("#live-status")
     expect(status).to_have_text("Live")
+    # What the reader set up: the rows sorted by type, the page scrolled down.
+    page.get_by_role("button", name="Type").click()
+    expect(page.locator('th[data-sort="type"]')).to_have_attribute("aria-sort", "ascending")
+    page.evaluate("() => window.scrollTo(0, 400)")
     page.get_by_label("Pause live updates").check()
     expect(status).to_have_attribute("data-state", "held")
     sim.drop_streams(abort=True, tenant="acme")  # a gap: the page is told to reload...
@@ -158,10 +164,16 @@ def test_a_paused_list_holds_the_refetch_like_its_events_until_resumed(
     expect(page.locator("#held-count")).to_have_text("(1 update held)", timeout=WITHIN)
     expect(row(page, job)).to_have_attribute("data-state", "waiting")  # nothing changes while paused
     expect(status).to_have_text(re.compile(r"^\s*Paused — showing data as of \d{2}:\d{2}:\d{2} UTC$"))
+    scrolled = page.evaluate("() => window.scrollY")
     page.get_by_label("Pause live updates").uncheck()
     expect(row(page, job)).to_have_attribute("data-state", "active", timeout=WITHIN)
     expect(row(page, other)).to_have_attribute("data-state", "waiting")
     expect(status).to_have_text("Live")
+    # The refetched rows are in the reader's order, at the reader's place.
+    expect(page.locator('th[data-sort="type"]')).to_have_attribute("aria-sort", "ascending")
+    types = page.locator("#job-table tbody tr.job-row").evaluate_all("rows => rows.map(r => r.dataset.jobType)")
+    assert types == sorted(types) and len(set(types)) > 1
+    assert scrolled > 0 and page.evaluate("() => window.scrollY") == scrolled
 
 
 def test_a_page_converges_on_a_change_no_event_told_of_by_its_slow_resync(
@@ -221,6 +233,44 @@ def test_the_freshness_line_says_live_then_reconnecting_with_the_data_time_in_th
     shown = shown_time(page, r"^Reconnecting — showing data as of (?:\d{4}-\d{2}-\d{2} )?(\d{2}:\d{2}:\d{2})$")
     assert shown in between(before, after)  # when it stopped being live, in Tokyo (UTC+9)
     sim.clear_faults()
+    expect(status).to_have_text("Live", timeout=WITHIN)
+
+
+def test_the_freshness_line_says_connecting_refreshing_rejected_and_paused_while_hidden(
+    page: Page, board: Dashboard, sim_without_ids: Simulator
+) -> None:
+    sim = sim_without_ids
+    status = page.locator("#live-status")
+    as_of = r" — showing data as of \d{2}:\d{2}:\d{2} UTC$"
+    # A stream nobody read before (a new job's), slow to answer: connecting, as of the render.
+    job = sim.create_job("acme", "scale")
+    log_in_quietly(page, board)
+    sim.set_faults(latency_ms=1500, endpoints=["events"])
+    page.goto(f"{board.url}/t/acme/jobs/scale/{quote(job['id'], safe='')}/?tz=UTC")
+    expect(status).to_have_text(re.compile(r"^\s*Connecting" + as_of))
+    expect(status).to_have_attribute("data-state", "connecting")
+    expect(status).to_have_text("Live", timeout=WITHIN)
+    page.goto(f"{board.url}/t/acme/jobs/?tz=UTC")
+    expect(status).to_have_text("Live", timeout=WITHIN)
+    # A gap, and the registry slow to list: the page refetches, and says so meanwhile.
+    sim.set_faults(latency_ms=3000, endpoints=["list"])
+    sim.drop_streams(abort=True, tenant="acme")
+    expect(status).to_have_text(re.compile(r"^\s*Refreshing" + as_of), timeout=WITHIN)
+    expect(status).to_have_attribute("data-state", "refreshing")
+    expect(status).to_have_text("Live", timeout=WITHIN)
+    # The registry refuses the tenant's credentials.
+    sim.clear_faults()
+    sim.revoke("acme")
+    sim.drop_streams(abort=True, tenant="acme")
+    expect(status).to_have_text(re.compile(r"^\s*Waylay rejected the credentials" + as_of), timeout=WITHIN)
+    expect(status).to_have_attribute("data-state", "unauthorized")
+    sim.restore("acme")
+    expect(status).to_have_text("Live", timeout=WITHIN)
+    # A tab in the background closes its socket after a grace period, and says so.
+    hide_tab(page)
+    expect(status).to_have_text(re.compile(r"^\s*Paused \(tab hidden\)" + as_of), timeout=WITHIN)
+    expect(status).to_have_attribute("data-state", "paused")
+    show_tab(page)
     expect(status).to_have_text("Live", timeout=WITHIN)
 
 
@@ -287,18 +337,6 @@ def deployment(simulator_without_ids: Simulator, tmp_path: Path) -> Iterator[tup
             stop_process(process)
 
 
-def lease_holder() -> int:
-    """The pid in the token of the one live lease in Redis (`host:pid:...`)."""
-    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        leases = [client.get(key) for key in client.scan_iter("jobsdash:live:*:lease")]
-    finally:
-        client.close()
-    leases = [lease for lease in leases if lease]
-    assert len(leases) == 1, leases
-    return int(leases[0].split(":")[1])
-
-
 @pytest.mark.redis
 @pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set")
 def test_when_the_lease_holder_dies_a_change_made_meanwhile_reaches_the_other_processs_page(
@@ -310,7 +348,7 @@ def test_when_the_lease_holder_dies_a_change_made_meanwhile_reaches_the_other_pr
     holding, watching = context.new_page(), context.new_page()
     log_in(holding, first, "/t/acme/jobs/")  # its process takes the stream's lease
     expect(holding.locator("#live-status")).to_have_text("Live")
-    sim.wait_for(lambda: lease_holder() == daphne_of(first).pid, what="the first process to hold the lease")
+    sim.wait_for(lambda: lease_holder(REDIS_URL) == daphne_of(first).pid, what="the first process to hold the lease")
     watching.goto(f"{second.url}/t/acme/jobs/")  # the same session: one host, one database
     expect(watching.locator("#live-status")).to_have_text("Live")
     expect(row(watching, job)).to_have_attribute("data-state", "waiting")
@@ -321,5 +359,5 @@ def test_when_the_lease_holder_dies_a_change_made_meanwhile_reaches_the_other_pr
     sim.advance("acme", "undeploy", job["id"], to="active", silent=True)
     expect(row(watching, job)).to_have_attribute("data-state", "active", timeout=WITHIN)
     expect(watching.locator("#live-status")).to_have_text("Live")
-    assert lease_holder() == survivor
+    assert lease_holder(REDIS_URL) == survivor
     assert loaded == []

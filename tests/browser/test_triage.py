@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.fixtures.browser import hide_tab, log_in, show_tab
 from tests.fixtures.dashboard import Dashboard
@@ -154,3 +154,55 @@ def test_a_job_is_found_from_the_box_by_its_id_with_stray_spaces(
     box.press("Enter")
     expect(page.get_by_role("heading", name="No such job")).to_be_visible()
     expect(page.get_by_label("Find a job by id or URL")).to_have_value("no-such-job$anywhere")
+
+
+# Counts the page's requests for the permission and keeps every notification it makes (the real
+# ones: headless Chromium makes them, with the permission granted, and shows nothing).
+_WATCH_NOTIFICATIONS = """(() => {
+  window.__asked = 0;
+  window.__notes = [];
+  const Real = window.Notification;
+  window.Notification = new Proxy(Real, {
+    construct(target, args) {
+      const note = new target(...args);
+      window.__notes.push(note);
+      return note;
+    },
+    get(target, name) {
+      if (name !== "requestPermission") return Reflect.get(target, name);
+      return (...args) => {
+        window.__asked += 1;
+        return target.requestPermission(...args);
+      };
+    },
+  });
+})();"""
+
+
+def test_failure_notifications_are_asked_for_by_the_button_and_open_the_job(
+    context: BrowserContext, dashboard: Dashboard, sim: Simulator
+) -> None:
+    context.add_init_script(_WATCH_NOTIFICATIONS)
+    page = context.new_page()
+    log_in(page, dashboard, "/t/acme/jobs/?type=undeploy")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    button = page.get_by_role("button", name="Notify me of failures")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate("[window.__asked, Notification.permission]") == [0, "default"]  # never asked by itself
+
+    context.grant_permissions(["notifications"], origin=dashboard.url)  # as if they had said yes before
+    button.click()
+    expect(page.get_by_role("button", name="Failure notifications: on")).to_have_attribute("aria-pressed", "true")
+    seen = sim.create_job("acme", "undeploy", outcome="failed")
+    sim.advance("acme", "undeploy", seen["id"], to="failed")  # while they look at the page: no notification
+    expect(page.locator(f'tr.job-row[data-job-id="{seen["id"]}"]')).to_have_attribute("data-state", "failed")
+    assert page.evaluate("window.__notes.length") == 0
+
+    hide_tab(page)
+    away = sim.create_job("acme", "undeploy", outcome="failed")
+    sim.advance("acme", "undeploy", away["id"], to="failed")
+    page.wait_for_function("window.__notes.length === 1")
+    note = page.evaluate("({ title: window.__notes[0].title, body: window.__notes[0].body })")
+    assert note["title"].startswith("undeploy job failed") and note["body"].startswith(away["id"][:8])
+    page.evaluate("window.__notes[0].dispatchEvent(new Event('click'))")
+    page.wait_for_url(lambda url: unquote(url).endswith(f"/t/acme/jobs/undeploy/{away['id']}/"))

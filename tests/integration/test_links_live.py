@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -116,24 +117,40 @@ async def test_a_list_link_with_a_time_window_gets_no_event_of_a_job_created_bef
     start = (await frame(link))["data"]["seq"]  # joining a stream that reads the upstream: where it stands
     new = await on_sim(sim.create_job, "acme", "build")
     assert await on_sim(_created_at, sim, new) >= after
+    reads = await on_sim(sim.count, "get", "acme")
     await on_sim(sim.advance, "acme", "build", old["id"], to="active")
     await on_sim(sim.advance, "acme", "build", old["id"], to="completed")  # its build log in the event
     await on_sim(sim.advance, "acme", "build", new["id"], to="active")
+    # A job the registry does not know: when it was created cannot be learnt, so it is not sent.
+    ghost = {"job": {"type": "build", "id": "ghost$0"}, "data": {}, "function": {"functionType": "plugs"}}
+    await on_sim(sim.emit_raw, "acme", f"event: active\ndata: {json.dumps(ghost)}\n\n")
+    await on_sim(sim.advance, "acme", "build", new["id"], to="completed")
 
-    seen = [(f["event"], f["data"]["job"]["id"]) for f in await events(everything, 4)]
-    assert seen == [("waiting", new["id"]), ("active", old["id"]), ("completed", old["id"]), ("active", new["id"])]
+    seen = [(f["event"], f["data"]["job"]["id"]) for f in await events(everything, 6)]
+    assert seen == [
+        ("waiting", new["id"]),
+        ("active", old["id"]),
+        ("completed", old["id"]),
+        ("active", new["id"]),
+        ("active", "ghost$0"),
+        ("completed", new["id"]),
+    ]
     # The link's page would show the new job only: so its socket gets the new job's events only.
-    assert [(f["event"], f["data"]["job"]["id"]) for f in await events(link, 2)] == [
+    assert [(f["event"], f["data"]["job"]["id"]) for f in await events(link, 3)] == [
         ("waiting", new["id"]),
         ("active", new["id"]),
+        ("completed", new["id"]),
     ]
     # Catching up from the buffer keeps to the window too.
     again, accepted = await open_socket(None, f"token={token}&since={start}")
     assert accepted
     assert (await frame(again))["data"] == {"upstream": "connected"}
-    assert [(f["event"], f["data"]["job"]["id"]) for f in await events(again, 2)] == [
+    assert [(f["event"], f["data"]["job"]["id"]) for f in await events(again, 3)] == [
         ("waiting", new["id"]),
         ("active", new["id"]),
+        ("completed", new["id"]),
     ]
+    # Dating the events cost one read per job, whatever their number and sockets (the ghost's: none found).
+    assert await on_sim(sim.count, "get", "acme") == reads + 3
     for socket in (link, everything, again):
         await socket.disconnect()
