@@ -360,7 +360,8 @@ def _default_operation(job_type: str, rng: random.Random) -> str:
 def finish(job: Job, factory: Factory, state: str, at: datetime, reason: str | None = None) -> None:
     """Put a job in a final state with its result or failure reason, at the given moment."""
     job.state = state
-    job.processed_at = job.processed_at or at - timedelta(seconds=factory.rng.uniform(1, 90))
+    # Picked up a little before it ended, and never before it was created.
+    job.processed_at = job.processed_at or max(job.created_at, at - timedelta(seconds=factory.rng.uniform(1, 90)))
     job.finished_at = at
     job.attempts_made = max(job.attempts_made, 1)
     job.progress = 100

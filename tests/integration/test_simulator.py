@@ -54,6 +54,22 @@ def test_it_lists_the_seeded_history_newest_first(sim: Simulator) -> None:
     assert all("$" in j["id"] for j in listed)
 
 
+def test_no_job_is_processed_before_it_was_created_nor_finished_before_it_was_processed(sim: Simulator) -> None:
+    job = sim.create_job("acme", "build", outcome="failed")
+    sim.advance("acme", "build", job["id"], to="failed")  # at once: a job failing as soon as it is picked up
+    listed = jobs(sim, {"limit": "1000"})
+    assert job["id"] in {j["id"] for j in listed}
+
+    def at(j: dict[str, Any], field: str) -> datetime:
+        return datetime.fromisoformat(j[field].replace("Z", "+00:00"))
+
+    for j in listed:
+        if "processedAt" in j:
+            assert at(j, "createdAt") <= at(j, "processedAt"), j
+        if "finishedAt" in j and "processedAt" in j:
+            assert at(j, "processedAt") <= at(j, "finishedAt"), j
+
+
 def test_it_is_deterministic_for_a_seed(sim: Simulator) -> None:
     first = [j["id"] for j in jobs(sim)]
     sim.reset()
