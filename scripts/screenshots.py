@@ -85,6 +85,8 @@ def take(browser: Browser, board: Dashboard, state: dict, out: Path, verify_id: 
                 page.goto(f"{board.url}{path}")
                 if page.locator("#live-status, #build-log").count():  # live pages: once connected
                     page.locator("#live-status:not([data-state=connecting]), #build-log").first.wait_for(timeout=15_000)
+                # The list page's failure groups come after it: shoot them, not their placeholder.
+                page.locator("#failure-groups[data-pending]").wait_for(state="detached", timeout=15_000)
                 if prepare:
                     prepare(page)
                 target = out / f"{name}-{width}-{theme}.png"
