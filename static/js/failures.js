@@ -8,12 +8,11 @@
 // fails keeps the groups shown; a section still pending shows what the server said instead.
 
 import { wireCopyButtons } from "./copy.js";
+import { coalesced, fetchPartial } from "./partials.js";
 import { FAILURE_EVENT } from "./rules.js";
 
 let section = document.getElementById("failure-groups");
 const pauseToggle = document.getElementById("pause-live");
-let fetching = null; // the fetch in flight
-let again = false; // a failure arrived while fetching: fetch once more after it
 let held = false; // a failure arrived while paused
 
 function countsOf(root) {
@@ -30,12 +29,9 @@ function groupOf(signature, root) {
 }
 
 async function fetchGroups() {
-  const answer = await fetch(section.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } });
   // 503: the registry did not answer, and the server says so in a section of its own.
-  if (answer.status !== 200 && !(answer.status === 503 && section.dataset.pending)) return;
-  const template = document.createElement("template");
-  template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
-  const fresh = template.content.querySelector("section#failure-groups");
+  const statuses = section.dataset.pending ? [200, 503] : [200];
+  const fresh = await fetchPartial(section.dataset.url, "section#failure-groups", { statuses });
   if (fresh) showGroups(fresh);
 }
 
@@ -59,22 +55,11 @@ export function showGroups(fresh) {
   }
 }
 
+const refetchGroups = coalesced(fetchGroups, "failure groups");
+
 /** Render the groups again now (or right after the fetch in flight). */
-export function refreshFailureGroups() {
-  if (!section || !section.dataset.url) return;
-  if (fetching) {
-    again = true;
-    return;
-  }
-  fetching = fetchGroups()
-    .catch((error) => console.warn("jobsdash: failure groups update failed", error))
-    .finally(() => {
-      fetching = null;
-      if (again) {
-        again = false;
-        refreshFailureGroups();
-      }
-    });
+function refreshFailureGroups() {
+  if (section && section.dataset.url) refetchGroups();
 }
 
 if (section && section.dataset.url) {

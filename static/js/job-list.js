@@ -4,6 +4,7 @@
 // (live-page.js), keeping the search, the sort and the scroll position.
 
 import { livePage } from "./live-page.js";
+import { fetchPartial } from "./partials.js";
 import { FINISHED, JOB_EVENTS } from "./rules.js";
 
 const table = document.getElementById("job-table");
@@ -36,11 +37,7 @@ function updateCount() {
 async function fetchRow(job) {
   // The server's URL template: its placeholders are braced, which no slug or token holds.
   const url = table.dataset.rowUrl.replace("{type}", encodeURIComponent(job.type)).replace("{id}", encodeURIComponent(job.id));
-  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-  if (answer.status !== 200) return null; // 204: not in this filter
-  const template = document.createElement("template");
-  template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
-  return template.content.querySelector("tr.job-row");
+  return fetchPartial(url, "tr.job-row"); // null for a 204: not in this filter
 }
 
 function setState(row, state) {

@@ -5,6 +5,8 @@
 // next / previous and the true count over the whole log (asked of the server when the page holds
 // only part of it). A toggle wraps long lines. Without JS the log is readable and its links work.
 
+import { fetchPartial } from "./partials.js";
+
 const WRAP_KEY = "jobsdash:log-wrap";
 const RANGE = /^#L(\d+)(?:-L(\d+))?$/;
 const MAX_MARKED = 5000; // matches marked in the page; the count still covers them all
@@ -222,11 +224,7 @@ async function fetchWholeCount(needle) {
   totalRequest = new AbortController();
   const url = new URL(root.dataset.matchesUrl, window.location.href);
   url.searchParams.set("q", needle);
-  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" }, signal: totalRequest.signal });
-  if (answer.status !== 200) return;
-  const template = document.createElement("template");
-  template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
-  const fresh = template.content.querySelector("#log-matches");
+  const fresh = await fetchPartial(url, "#log-matches", { signal: totalRequest.signal });
   if (fresh && root.querySelector("#log-q").value === needle) {
     wholeCount = fresh;
     showPosition();

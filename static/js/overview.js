@@ -5,11 +5,11 @@
 // data-url keeps that zone from then on. A window that ends now moves on: it is fetched again
 // every minute while the tab is shown.
 
+import { coalesced, fetchPartial } from "./partials.js";
+
 const REFRESH_MOVING_MS = 60000;
 
 let section = document.getElementById("overview");
-let fetching = null; // the fetch in flight
-let again = false; // rows changed while fetching: fetch once more after it
 
 function pageZone() {
   return document.documentElement.dataset.timeZone || "UTC";
@@ -34,11 +34,7 @@ function carryOver(old, fresh) {
 }
 
 async function fetchOverview() {
-  const answer = await fetch(urlInZone(), { credentials: "same-origin", headers: { Accept: "text/html" } });
-  if (answer.status !== 200) return;
-  const template = document.createElement("template");
-  template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
-  const fresh = template.content.querySelector("section#overview");
+  const fresh = await fetchPartial(urlInZone(), "section#overview");
   if (!fresh) return;
   const focus = carryOver(section, fresh);
   section.replaceWith(fresh);
@@ -47,21 +43,7 @@ async function fetchOverview() {
   if (focus) focus.focus({ preventScroll: true });
 }
 
-function refresh() {
-  if (fetching) {
-    again = true;
-    return;
-  }
-  fetching = fetchOverview()
-    .catch((error) => console.warn("jobsdash: overview update failed", error))
-    .finally(() => {
-      fetching = null;
-      if (again) {
-        again = false;
-        refresh();
-      }
-    });
-}
+const refresh = coalesced(fetchOverview, "overview");
 
 if (section && section.dataset.url) {
   document.addEventListener("jobsdash:rows-changed", refresh);

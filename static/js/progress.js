@@ -2,8 +2,7 @@
 // dispatches every frame as `jobsdash:live-event`), the server's rendering of its progress
 // (templates/jobs/partials/progress.html, alone at its data-url) replaces the page's.
 
-let fetching = null;
-let again = false;
+import { coalesced, fetchPartial } from "./partials.js";
 
 function isThisJob(frame) {
   const article = document.querySelector("article.job-detail");
@@ -14,30 +13,12 @@ function isThisJob(frame) {
 async function fetchProgress() {
   const shown = document.getElementById("job-progress");
   if (!shown || !shown.dataset.url) return;
-  const answer = await fetch(shown.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-  if (answer.status !== 200) return;
-  const template = document.createElement("template");
-  template.innerHTML = (await answer.text()).trim(); // a server-rendered, escaped partial
-  const fresh = template.content.querySelector("#job-progress");
+  const fresh = await fetchPartial(shown.dataset.url, "#job-progress");
   const current = document.getElementById("job-progress"); // the page may have replaced it meanwhile
   if (fresh && current) current.replaceWith(fresh);
 }
 
-function refresh() {
-  if (fetching) {
-    again = true;
-    return;
-  }
-  fetching = fetchProgress()
-    .catch((error) => console.warn("jobsdash: progress update failed", error))
-    .finally(() => {
-      fetching = null;
-      if (again) {
-        again = false;
-        refresh();
-      }
-    });
-}
+const refresh = coalesced(fetchProgress, "progress");
 
 document.addEventListener("jobsdash:live-event", (event) => {
   if (isThisJob(event.detail)) refresh();
