@@ -158,48 +158,56 @@ def get_jobs(tenant: Tenant, jobs: Sequence[tuple[str, str]]) -> list[Cached | W
     a few at a time, and the later requests find the earlier ones' answers in the cache.
     """
     keys = [_job_key(tenant, job_type, job_id) for job_type, job_id in jobs]
-    found = cache.get_many([name for key in keys for name in (key, f"{key}:changed")])
+    unfinished = _unfinished_changed_key(tenant)
+    found = cache.get_many([unfinished, *(name for key in keys for name in (key, f"{key}:changed"))])
     answers: list[Cached | WaylayError | None] = []
-    missing: list[int] = []
+    missing: list[tuple[int, float]] = []  # (index, when the job last changed)
     for index, key in enumerate(keys):
         entry = found.get(key)
-        if _fresh(entry, found.get(f"{key}:changed", 0.0)):
+        changed_at = _changed_at(entry, found.get(f"{key}:changed", 0.0), found.get(unfinished, 0.0))
+        if _fresh(entry, changed_at):
             CACHE_LOOKUPS.labels("job", "hit").inc()
             answers.append(entry)
         else:
             answers.append(None)
-            missing.append(index)
+            missing.append((index, changed_at))
     if missing:
-        read = async_to_sync(_read_all)(tenant, [jobs[index] for index in missing])
-        for index, answer in zip(missing, read, strict=True):
+        wanted = [(*jobs[index], changed_at) for index, changed_at in missing]
+        for (index, _), answer in zip(missing, async_to_sync(_read_all)(tenant, wanted), strict=True):
             answers[index] = answer
     return [answer for answer in answers if answer is not None]
 
 
-async def _read_all(tenant: Tenant, jobs: list[tuple[str, str]]) -> list[Cached | WaylayError]:
-    """Read `jobs` in the tenant's pool; a job another request is reading already is waited for
-    instead: a reader that only waited on another's read would hold a place in the pool and
-    leave the reads behind it waiting (get_job's single flight joins inside the pool)."""
+async def _read_all(tenant: Tenant, jobs: list[tuple[str, str, float]]) -> list[Cached | WaylayError]:
+    """Read `jobs` ((type, id, when it last changed) each) in the tenant's pool. A job another
+    request is reading already, since after it last changed, is waited for instead: a reader that
+    only waited on another's read would hold a place in the pool and leave the reads behind it
+    waiting (get_job's single flight joins inside the pool)."""
     # The pool's threads are SyncToAsync's: get_job's own async_to_sync runs its fetch on this
     # loop (daphne's, under daphne), with its HTTP clients, instead of a new loop per job.
     read = sync_to_async(_get_or_error, thread_sensitive=False, executor=_reader_pool(tenant))
     waits = []
-    for job_type, job_id in jobs:
+    for job_type, job_id, changed_at in jobs:
         key = _job_key(tenant, job_type, job_id)
         with _reading_lock:
-            shared = _reading.get(key)
-            if shared is None:
-                shared = _reading[key] = Future()
+            reading = _reading.get(key)
+            if reading is None or reading[1] <= changed_at:
+                reading = _reading[key] = (Future(), time.time())
                 mine = asyncio.ensure_future(read(tenant, job_type, job_id))
-                mine.add_done_callback(functools.partial(_share, key, shared))
-        waits.append(asyncio.wrap_future(shared))
+                mine.add_done_callback(functools.partial(_share, key, reading))
+        # Shielded: a request that goes away (its wait cancelled) must not cancel the others'.
+        waits.append(asyncio.shield(asyncio.wrap_future(reading[0])))
     return list(await asyncio.gather(*waits))
 
 
-def _share(key: str, shared: Future[Cached | WaylayError], read: asyncio.Future[Cached | WaylayError]) -> None:
+def _share(key: str, reading: tuple[Future[Cached | WaylayError], float], read: asyncio.Future[Any]) -> None:
     with _reading_lock:
-        del _reading[key]
-    if read.cancelled():  # its request went away: the others are told, as of any failed read
+        if _reading.get(key) is reading:
+            del _reading[key]
+    shared = reading[0]
+    if shared.done():  # nothing else settles it; never raise in the loop's callback if it was
+        return
+    if read.cancelled():  # the loop that ran it is closing: the others get an error, as of any failed read
         shared.set_result(UpstreamUnavailable("the read was cancelled"))
     elif read.exception() is not None:
         shared.set_exception(read.exception())
@@ -214,8 +222,9 @@ def _get_or_error(tenant: Tenant, job_type: str, job_id: str) -> Cached | Waylay
         return exc
 
 
-# job key -> the read of it in progress in the tenant's pool, whichever request began it.
-_reading: dict[str, Future[Cached | WaylayError]] = {}
+# job key -> the read of it in progress in the tenant's pool (its answer, when it began), whichever
+# request began it.
+_reading: dict[str, tuple[Future[Cached | WaylayError], float]] = {}
 _reading_lock = threading.Lock()
 
 
@@ -288,6 +297,12 @@ def _finished(entry: Cached) -> bool:
     return (entry.document.get("job") or {}).get("state") in FINISHED_STATES
 
 
+def _changed_at(entry: Cached | None, changed_at: float, unfinished_changed_at: float) -> float:
+    """When what `entry` holds last changed: its own mark, or, unless it holds a finished job
+    (which does not change), the tenant's mark for unfinished jobs (a stream's gap)."""
+    return changed_at if entry is not None and _finished(entry) else max(changed_at, unfinished_changed_at)
+
+
 Fetch = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -303,9 +318,8 @@ def _lookup(
     than its fetch, and so is an unfinished job once `unfinished_changed_key` is."""
     found = cache.get_many([key, changed_key, *([unfinished_changed_key] if unfinished_changed_key else [])])
     entry: Cached | None = found.get(key)
-    changed_at: float = found.get(changed_key, 0.0)
-    if unfinished_changed_key and (entry is None or not _finished(entry)):
-        changed_at = max(changed_at, found.get(unfinished_changed_key, 0.0))
+    unfinished_changed_at = found.get(unfinished_changed_key, 0.0) if unfinished_changed_key else 0.0
+    changed_at = _changed_at(entry, found.get(changed_key, 0.0), unfinished_changed_at)
     if _fresh(entry, changed_at):
         CACHE_LOOKUPS.labels(kind, "hit").inc()
         return entry

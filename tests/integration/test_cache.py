@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 
 from jobsdash.jobs import cache
 from jobsdash.simulator.jobs import XSS_JOB
 from jobsdash.waylay.queries import parse_list_query
+from tests.fixtures.live import eventually
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +108,33 @@ def test_requests_reading_many_jobs_at_once_share_a_few_reads_per_tenant(sim, ac
     # Three requests at once: each job read once, never more than two reads of acme at a time.
     assert sim.count("get", "acme") == len(wanted)
     assert sim.max_in_flight("get", "acme") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_request_that_goes_away_leaves_the_others_their_shared_reads(sim, acme) -> None:
+    # The requests of get_jobs meet in _read_all, on the server's loop: one of them cancelled (its
+    # client went away) must not cancel the reads the others wait for.
+    wanted = [(*job, 0.0) for job in await sync_to_async(_finished_jobs)(acme, 3)]
+    await asyncio.to_thread(sim.set_faults, latency_ms=300, endpoints=["get"])
+    first = asyncio.ensure_future(cache._read_all(acme, wanted))
+    await eventually(lambda: sim.count("get", "acme") >= 1, "the first request's reads to begin")
+    second = asyncio.ensure_future(cache._read_all(acme, wanted))
+    await asyncio.sleep(0)  # the second joins the reads in flight
+    first.cancel()
+    answers = await second
+    assert [a.document["job"]["job"]["id"] for a in answers] == [job_id for _, job_id, _ in wanted]
+    assert first.cancelled()
+    assert await asyncio.to_thread(sim.count, "get", "acme") == len(wanted)  # read once, for both
+
+
+def test_after_a_gap_several_jobs_are_read_again_unless_finished(sim, acme) -> None:
+    running = sim.create_job("acme", "scale")
+    sim.advance("acme", "scale", running["id"], to="active")
+    finished = _finished_jobs(acme, 1)
+    wanted = [("scale", running["id"]), *finished]
+    cache.get_jobs(acme, wanted)
+    reads = sim.count("get", "acme")
+    async_to_sync(cache.on_stream_gap)(acme)  # the unfinished job may have changed unseen
+    answers = cache.get_jobs(acme, wanted)
+    assert sim.count("get", "acme") == reads + 1  # the running one, not the finished one
+    assert [a.document["job"]["job"]["id"] for a in answers] == [job_id for _, job_id in wanted]
