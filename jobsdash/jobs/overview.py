@@ -143,11 +143,15 @@ class Overview:
 class Span:
     """The window an overview charts: from `start` to `end`, in whole minutes (the bars are
     minutes or more, aligned on the clock), and whether it ends now (`moving`). It changes once a
-    minute at most, however often the overview is asked for."""
+    minute at most, however often the overview is asked for. `from_filter` / `to_filter`: it
+    starts (ends) at the filter's own `createdAfter` (`createdBefore`), not at a job listed, a
+    list cut by its limit or the longest span charted."""
 
     start: datetime
     end: datetime
     moving: bool
+    from_filter: bool = False
+    to_filter: bool = False
 
 
 def span_of(rows: list[JobRow], query: ListQuery, now: datetime, cut: bool | None = None) -> Span:
@@ -155,8 +159,9 @@ def span_of(rows: list[JobRow], query: ListQuery, now: datetime, cut: bool | Non
     `createdAfter` (or the oldest job listed, or that job if the list was cut) to its
     `createdBefore` (or now, if that is sooner: no job is created later), widened to whole minutes."""
     start, end = _window(rows, query, now, _cut(rows, query, cut))
-    moving = query.created_before is None or resolve_timestamp(query.created_before, now) > now
-    return Span(_whole_minute(start), _whole_minute(end, up=True), moving)
+    after, before = _bounds(query, now)
+    moving = before is None or before > now
+    return Span(_whole_minute(start), _whole_minute(end, up=True), moving, start == after, end == before)
 
 
 def overview(
@@ -186,7 +191,7 @@ def overview(
         start=span.start,
         end=span.end,
         zone=zone,
-        chart=_chart(rows, query, viewer, span.start, span.end, zone) if rows else None,
+        chart=_chart(rows, query, viewer, span, zone) if rows else None,
         durations_by_type=charts.durations_by_type(rows),
         durations_by_function=charts.durations_by_function(rows),
         limit=limit,
@@ -217,13 +222,20 @@ def _limit(query: ListQuery) -> int:
         return ASSUMED_DEFAULT_LIMIT
 
 
+def _bounds(query: ListQuery, now: datetime) -> tuple[datetime | None, datetime | None]:
+    after = resolve_timestamp(query.created_after, now) if query.created_after else None
+    before = resolve_timestamp(query.created_before, now) if query.created_before else None
+    return after, before
+
+
 def _window(rows: list[JobRow], query: ListQuery, now: datetime, reached: bool) -> tuple[datetime, datetime]:
     created = [row.created_at for row in rows if row.created_at]
     oldest = min(created, default=now)
-    start = resolve_timestamp(query.created_after, now) if query.created_after else oldest
+    after, before = _bounds(query, now)
+    start = after or oldest
     if reached and created:
         start = max(start, oldest)  # before the oldest job listed, the list was cut: nothing is known
-    end = resolve_timestamp(query.created_before, now) if query.created_before else now
+    end = before or now
     # No job is created after now or before EARLIEST, and a window of centuries (P1000Y: "all of
     # them") is charted over its last MAX_SPAN: the buckets' calendar stays within datetime's years.
     end = max(min(end, now), EARLIEST)
@@ -236,18 +248,18 @@ def _instant(spec: str | None) -> datetime | None:
     return resolve_timestamp(spec) if spec and is_absolute_timestamp(spec) else None
 
 
-def _chart(rows: list[JobRow], query: ListQuery, viewer: Viewer, start: datetime, end: datetime, zone: str) -> Chart:
-    histogram = charts.histogram(rows, start, end, zone)
+def _chart(rows: list[JobRow], query: ListQuery, viewer: Viewer, span: Span, zone: str) -> Chart:
+    histogram = charts.histogram(rows, span.start, span.end, zone)
     first, last = histogram.buckets[0].start, histogram.buckets[-1].end
-    span = (last - first).total_seconds() or 1.0
+    seconds = (last - first).total_seconds() or 1.0  # from the first bar's start to the last's end
     ticks = histogram.count_ticks()
     scale = HEIGHT / ticks[-1]
     local = ZoneInfo(zone)
     after, before = _instant(query.created_after), _instant(query.created_before)
     bars = []
     for index, bucket in enumerate(histogram.buckets):
-        left = (bucket.start - first).total_seconds() / span * WIDTH
-        right = (bucket.end - first).total_seconds() / span * WIDTH
+        left = (bucket.start - first).total_seconds() / seconds * WIDTH
+        right = (bucket.end - first).total_seconds() / seconds * WIDTH
         gap = (right - left) * GAP
         counts = tuple(zip(histogram.states, bucket.counts, strict=True))
         segments, base = [], 0
@@ -259,10 +271,10 @@ def _chart(rows: list[JobRow], query: ListQuery, viewer: Viewer, start: datetime
             created_after, created_before = bucket.list_bounds(after, before)
             # A window bounded by an age: its first (last) bar lists its jobs from (to) that age,
             # as the page does, whenever it is followed.
-            if index == 0 and query.created_after and after is None:
-                created_after = query.created_after
-            if bucket.last and query.created_before and before is None:
-                created_before = query.created_before
+            if index == 0 and span.from_filter and after is None:
+                created_after = query.created_after or created_after
+            if bucket.last and span.to_filter and before is None:
+                created_before = query.created_before or created_before
             url = viewer.list_url(query, createdAfter=created_after, createdBefore=created_before)
         else:
             url = ""  # nothing to list, or a signed list link, which shows its own filter only
@@ -282,7 +294,7 @@ def _chart(rows: list[JobRow], query: ListQuery, viewer: Viewer, start: datetime
         )
     time_ticks = []
     for tick in histogram.time_ticks():
-        x = (tick.at - first).total_seconds() / span * 100
+        x = (tick.at - first).total_seconds() / seconds * 100
         anchor = "start" if x < 4 else "end" if x > 96 else "middle"
         time_ticks.append(TimeTick(tick.label, _r(x), anchor))
     return Chart(

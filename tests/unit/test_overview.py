@@ -209,6 +209,12 @@ def test_a_bar_at_the_edge_of_a_window_bounded_by_an_age_lists_from_that_age() -
     linked = [parse_qs(urlsplit(bar.url).query) for bar in chart.bars if bar.url]
     assert linked[0]["createdAfter"] == ["PT1H"]  # as the page lists them, whenever it is followed
     assert all(link["createdAfter"] != ["PT1H"] for link in linked[1:])
+    # A list cut by its limit charts from its oldest job: the first bar lists its own jobs.
+    newest = sorted(rows, key=lambda row: row.created_at, reverse=True)[:3]
+    cut = overview(newest, ListQuery(created_after="P7D", limit="3"), MEMBER, now=NOW).chart
+    assert cut is not None and "P7D" not in {
+        parse_qs(urlsplit(bar.url).query)["createdAfter"][0] for bar in cut.bars if bar.url
+    }
     # A window from an instant: the first bar lists from that instant.
     absolute = overview(rows, ListQuery(created_after=_at(0)), MEMBER, now=NOW).chart
     assert absolute is not None
