@@ -85,6 +85,11 @@ class JobRow:
         return None if end is None else max(0.0, (end - start).total_seconds())
 
     @property
+    def duration_runs(self) -> bool:
+        """Whether its duration grows with the clock (it has not finished)."""
+        return self.finished_at is None and not self.finished and (self.processed_at or self.created_at) is not None
+
+    @property
     def short_id(self) -> str:
         return short_id(self.id)
 

@@ -12,9 +12,10 @@ else than what rendering would give now:
 - the job as the list shows it (`JobRow`, a frozen copy of the registry's summary): a job that
   changed upstream is another row, so a live event or a refetch after a gap that brings its new
   document brings its new row too; nothing needs to be invalidated, and nothing can be missed;
-- what the clock changes: a row's "3 min ago" and a running job's duration (so a running job's
-  row is rendered anew each time); an overview's window (`overview.Span`: whole minutes, so it
-  changes once a minute at most, when the window ends now or is an age);
+- what the clock changes: a row's "3 min ago" (an unfinished job's row, whose duration grows
+  with the clock, is rendered anew each time and not kept); an overview's window
+  (`overview.Span`: whole minutes, so it changes once a minute at most, when the window ends
+  now or is an age);
 - the page's time zone, for the overview (the rows show UTC and ISO times only).
 
 Memory is bounded by the number of entries (least recently used first out).
@@ -70,9 +71,15 @@ def _looking(key: tuple[Viewer, str]) -> _Looking:
 
 
 def rows_html(viewer: Viewer, rows: Sequence[JobRow]) -> SafeString:
-    """The rows of a job list (`templates/jobs/partials/job_row.html` each), for `viewer`."""
+    """The rows of a job list (`templates/jobs/partials/job_row.html` each), for `viewer`: a
+    finished job's as rendered before for the same times shown; an unfinished one's anew (its
+    duration grows with the clock: kept, it would only push out rows that can be reused)."""
     looking = _looking(viewer.rendering_key)
-    return mark_safe("".join(_row(looking, row, ago(row.created_at), row.duration_seconds) for row in rows))
+    rendered = (
+        (_render_row if row.duration_runs else _row)(looking, row, ago(row.created_at), row.duration_seconds)
+        for row in rows
+    )
+    return mark_safe("".join(rendered))  # rendered, escaped rows
 
 
 def row_html(viewer: Viewer, row: JobRow) -> SafeString:
@@ -80,10 +87,12 @@ def row_html(viewer: Viewer, row: JobRow) -> SafeString:
     return rows_html(viewer, [row])
 
 
-@lru_cache(maxsize=ROWS_KEPT)
-def _row(looking: _Looking, row: JobRow, created_ago: str, duration_seconds: float | None) -> str:
+def _render_row(looking: _Looking, row: JobRow, created_ago: str, duration_seconds: float | None) -> str:
     context = {"viewer": looking.viewer, "row": row, "created_ago": created_ago, "duration_seconds": duration_seconds}
     return render_to_string("jobs/partials/job_row.html", context)
+
+
+_row = lru_cache(maxsize=ROWS_KEPT)(_render_row)
 
 
 def overview_html(
@@ -122,7 +131,7 @@ def filter_grid_html(params: QueryDict, error: InvalidQuery | None) -> SafeStrin
     the values of its own fields (a form with an error, or with values too long to keep, is
     rendered each time)."""
     values = tuple((name, tuple(params.getlist(name))) for name in JobFilterForm.base_fields)
-    if error is not None or sum(len(v) for _, vs in values for v in vs) > FILTER_KEY_MOST:
+    if error is not None or sum(len(v) + 1 for _, vs in values for v in vs) > FILTER_KEY_MOST:
         return _filter_grid(params, error)
     return mark_safe(_kept_filter_grid(values))  # a rendered, escaped template
 
