@@ -31,8 +31,21 @@ function groupOf(signature, root) {
 async function fetchGroups() {
   // 503: the registry did not answer, and the server says so in a section of its own.
   const statuses = section.dataset.pending ? [200, 503] : [200];
-  const fresh = await fetchPartial(section.dataset.url, "section#failure-groups", { statuses });
-  if (fresh) showGroups(fresh);
+  let fresh = null;
+  try {
+    fresh = await fetchPartial(section.dataset.url, "section#failure-groups", { statuses });
+  } finally {
+    if (fresh) showGroups(fresh);
+    else if (section.dataset.pending) notLoaded();
+  }
+}
+
+// The groups a page waits for did not come (an error, or no answer): it says so, and the next
+// failure, or a refetch of the page, tries again.
+function notLoaded() {
+  section.removeAttribute("aria-busy");
+  const status = section.querySelector(".pending-status");
+  if (status) status.textContent = "The failure groups could not be loaded: they come with the next failure, or on reload.";
 }
 
 /** Put `fresh` (the server's section#failure-groups: from its URL, or from the whole page a live

@@ -206,3 +206,17 @@ def test_failure_notifications_are_asked_for_by_the_button_and_open_the_job(
     assert note["title"].startswith("undeploy job failed") and note["body"].startswith(away["id"][:8])
     page.evaluate("window.__notes[0].dispatchEvent(new Event('click'))")
     page.wait_for_url(lambda url: unquote(url).endswith(f"/t/acme/jobs/undeploy/{away['id']}/"))
+
+
+def test_the_list_page_says_so_when_the_registry_cannot_give_its_failure_groups(
+    page: Page, dashboard: Dashboard, sim: Simulator
+) -> None:
+    log_in(page, dashboard, "/t/acme/jobs/?type=verify")
+    expect(page.locator("#failure-groups .failure-group").first).to_be_visible()  # they come after the page
+    expect(page.locator("#failure-groups")).not_to_have_attribute("aria-busy", "true")
+    assert page.request.get(f"{dashboard.url}/t/acme/jobs/?type=batch").ok  # this list is read, its groups not
+    sim.set_faults(error_status=503, endpoints=["list"])
+    page.goto(f"{dashboard.url}/t/acme/jobs/?type=batch")
+    expect(page.locator("#failure-groups")).to_contain_text("Waylay did not answer")
+    expect(page.locator("#failure-groups")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#job-table tbody tr.job-row").first).to_be_visible()  # the list is shown all the same
