@@ -68,8 +68,8 @@ async function apply(frame) {
 }
 
 // The server-rendered parts of a refetched list page, swapped in by id: the rows (table-tools.js
-// sorts and filters them again) and the count. overview.js and failures.js fetch the overview and
-// the failure groups anew when the page says it was refetched.
+// sorts and filters them again, overview.js fetches the overview of the rows anew) and the count.
+// failures.js fetches the failure groups anew when the page says it was refetched.
 function swap(fetched) {
   const fresh = fetched.getElementById("job-table");
   if (!fresh || !fresh.tBodies.length) throw new Error("not the job list");

@@ -30,7 +30,9 @@ def _imports() -> dict[str, dict[str, set[str]]]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
+                # `from jobsdash import links` imports the app it names.
+                prefix = f"{node.module}." if node.module == "jobsdash" else ""
+                names = [f"{prefix}{alias.name}" for alias in node.names] if prefix else [node.module]
             for name in names:
                 found[parts[0]][name].add(str(path.relative_to(PACKAGE)))
     return found
