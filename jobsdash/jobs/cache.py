@@ -299,8 +299,11 @@ def _finished(entry: Cached) -> bool:
 
 def _changed_at(entry: Cached | None, changed_at: float, unfinished_changed_at: float) -> float:
     """When what `entry` holds last changed: its own mark, or, unless it holds a finished job
-    (which does not change), the tenant's mark for unfinished jobs (a stream's gap)."""
-    return changed_at if entry is not None and _finished(entry) else max(changed_at, unfinished_changed_at)
+    (which does not change), the tenant's mark for unfinished jobs (a stream's gap) if later.
+    The entry's document is read only then: a list's, on every page, is not."""
+    if unfinished_changed_at <= changed_at or (entry is not None and _finished(entry)):
+        return changed_at
+    return unfinished_changed_at
 
 
 Fetch = Callable[[], Awaitable[dict[str, Any]]]
