@@ -36,7 +36,7 @@ def test_a_portal_on_another_site_embeds_a_live_signed_link(
     expect(frame.locator("tr.job-row").first).to_have_attribute("data-job-type", "verify")
     assert frame.locator("tr.job-row[data-job-type]:not([data-job-type=verify])").count() == 0
     expect(frame.locator("#live-status")).to_have_attribute("data-state", "live")
-    page.wait_for_function("window.heights.length > 0")
+    page.wait_for_function("() => window.heights.length > 0")
     assert page.evaluate("window.heights.at(-1)") > 200
 
     job = sim.create_job("acme", "verify")
@@ -86,6 +86,6 @@ def test_the_login_page_is_never_framed_even_by_an_allowed_portal(
       <iframe id="login" src="{dashboard.url}/accounts/login/" onload="window.loaded = true"></iframe>
       </body></html>""".encode()
     page.goto(f"{portal.origin}/admin-frame.html")
-    page.wait_for_function("window.loaded === true")
+    page.wait_for_function("() => window.loaded === true")
     login = next(frame for frame in page.frames if frame != page.main_frame)
     assert login.locator("#id_username").count() == 0  # the browser refused to show it

@@ -112,13 +112,13 @@ def test_the_chosen_zone_is_stored_and_carried_by_the_permalink(
     assert "tz=" not in permalink.get_attribute("href")  # browser time: links carry no zone
 
     page.get_by_label("Times in").select_option("UTC")
-    page.wait_for_function("document.querySelector('a.permalink').href.includes('tz=UTC')")
+    page.wait_for_function("() => document.querySelector('a.permalink').href.includes('tz=UTC')")
     copy_link = page.get_by_role("button", name="Copy link")
     assert "tz=UTC" in copy_link.get_attribute("data-copy")
 
     page.reload()  # no tz in the URL: the stored choice applies
     expect(page.get_by_label("Times in")).to_have_value("UTC")
-    page.wait_for_function("document.querySelector('a.permalink').href.includes('tz=UTC')")
+    page.wait_for_function("() => document.querySelector('a.permalink').href.includes('tz=UTC')")
     _, title, _ = first_time(page)
     assert title.endswith(" UTC") and "\n" not in title
 
@@ -156,7 +156,7 @@ def test_the_theme_is_set_before_the_body_is_parsed(page: Page, dashboard: Dashb
     log_in(page, dashboard, "/t/acme/jobs/")
     page.get_by_label("Theme").select_option("dark")
     page.reload()
-    page.wait_for_function("window.__themeAtBody !== undefined")
+    page.wait_for_function("() => window.__themeAtBody !== undefined")
     assert page.evaluate("window.__themeAtBody") == "dark"
 
 
