@@ -158,8 +158,8 @@ def span_of(rows: list[JobRow], query: ListQuery, now: datetime, cut: bool | Non
     """The window of the overview of `rows` (the jobs listed for `query`) at `now`: the filter's
     `createdAfter` (or the oldest job listed, or that job if the list was cut) to its
     `createdBefore` (or now, if that is sooner: no job is created later), widened to whole minutes."""
-    start, end = _window(rows, query, now, _cut(rows, query, cut))
     after, before = _bounds(query, now)
+    start, end = _window(rows, after, before, now, _cut(rows, query, cut))
     moving = before is None or before > now
     return Span(_whole_minute(start), _whole_minute(end, up=True), moving, start == after, end == before)
 
@@ -228,10 +228,11 @@ def _bounds(query: ListQuery, now: datetime) -> tuple[datetime | None, datetime 
     return after, before
 
 
-def _window(rows: list[JobRow], query: ListQuery, now: datetime, reached: bool) -> tuple[datetime, datetime]:
+def _window(
+    rows: list[JobRow], after: datetime | None, before: datetime | None, now: datetime, reached: bool
+) -> tuple[datetime, datetime]:
     created = [row.created_at for row in rows if row.created_at]
     oldest = min(created, default=now)
-    after, before = _bounds(query, now)
     start = after or oldest
     if reached and created:
         start = max(start, oldest)  # before the oldest job listed, the list was cut: nothing is known
